@@ -1,0 +1,1 @@
+"""Random-point accuracy assessment: sampling designs, confusion matrices, area-weighted estimators."""

@@ -1,0 +1,17 @@
+"""Typed errors whose message tells the user what to fix; the QGIS layer turns them into QgsProcessingException."""
+
+
+class CsagfError(Exception):
+    """Base class of every error the plugin raises on purpose."""
+
+
+class InputError(CsagfError):
+    """An input file or parameter cannot be used as given."""
+
+
+class ModelCardError(CsagfError):
+    """A model file has no usable model card in its ONNX metadata."""
+
+
+class Canceled(CsagfError):
+    """The user canceled a long-running job."""

@@ -1,0 +1,1 @@
+"""The accuracy-assessment dialog."""

@@ -1,0 +1,1 @@
+"""CSAGFNet and the baselines: torch modules only."""

@@ -1,0 +1,1 @@
+"""The thin QGIS Processing layer: the provider and one algorithm per file."""

@@ -1,0 +1,1 @@
+"""Network training, export and evaluation (torch); imports are lazy so QGIS starts fast."""
