@@ -1,0 +1,144 @@
+"""csagf:classify: a VHR raster and a night-light raster in, a styled functional-zone map out."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from .base import CsagfAlgorithm, FeedbackProgress
+
+PLUGIN_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEFAULT_MODEL = os.path.join(PLUGIN_ROOT, "models", "csagfnet_sample.onnx")
+DEVICES = ["auto", "cpu", "cuda"]
+
+
+class ApplyQml(QgsProcessingLayerPostProcessorInterface):
+    """Applies the QML written beside the output so the legend shows the class names and colours."""
+
+    def __init__(self, qml_path: str) -> None:
+        super().__init__()
+        self.qml_path = qml_path
+
+    def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802
+        if layer is not None and os.path.exists(self.qml_path):
+            layer.loadNamedStyle(self.qml_path)
+            layer.triggerRepaint()
+
+
+class ClassifyAlgorithm(CsagfAlgorithm):
+    """Classify urban functional zones with a CSAGF model."""
+
+    VHR = "VHR"
+    NTL = "NTL"
+    MODEL = "MODEL"
+    TILE_SIZE = "TILE_SIZE"
+    OVERLAP = "OVERLAP"
+    BATCH_SIZE = "BATCH_SIZE"
+    DEVICE = "DEVICE"
+    THREADS = "THREADS"
+    OUTPUT = "OUTPUT"
+    CONFIDENCE = "CONFIDENCE"
+    GATE = "GATE"
+
+    _post_processors: dict[str, ApplyQml] = {}
+
+    def name(self) -> str:
+        return "classify"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Classify urban functional zones"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return ("Maps residential, commercial, industrial, green space, streets and transportation, water and "
+                "non-developed land from a very-high-resolution daytime raster and a night-time light raster with "
+                "a CSAGFNet model (ONNX). The two rasters may have different CRS, resolution and extent: the night "
+                "light is warped onto the VHR grid tile by tile. The output is on the VHR grid, class 0 = no data.")
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self._add(QgsProcessingParameterRasterLayer(self.VHR, "VHR daytime image (RGB or RGBA)"),
+                  "Very-high-resolution daytime raster. Band order as the model card says (red, green, blue); "
+                  "a 4th band is used as alpha (0 = no data).")
+        self._add(QgsProcessingParameterRasterLayer(self.NTL, "Night-time light raster"),
+                  "Night-time light radiance (e.g. VIIRS DNB or SDGSAT-1), any CRS and resolution covering the VHR.")
+        self._add(QgsProcessingParameterFile(self.MODEL, "Model (ONNX with a CSAGF model card)",
+                                             extension="onnx", defaultValue=DEFAULT_MODEL),
+                  "An ONNX model exported by CSAGF training; the bundled sample model by default.")
+        self._add(QgsProcessingParameterNumber(self.TILE_SIZE, "Tile size in pixels (0 = model's)",
+                                               QgsProcessingParameterNumber.Integer, 0, False, 0, 4096),
+                  "Edge of the square tiles fed to the model, a multiple of 32. 0 uses the model card's.",
+                  advanced=True)
+        self._add(QgsProcessingParameterNumber(self.OVERLAP, "Tile overlap in pixels (-1 = model's)",
+                                               QgsProcessingParameterNumber.Integer, -1, False, -1, 2048),
+                  "Overlap between neighbouring tiles, blended smoothly so no seams appear. -1 uses the model "
+                  "card's recommendation.", advanced=True)
+        self._add(QgsProcessingParameterNumber(self.BATCH_SIZE, "Batch size",
+                                               QgsProcessingParameterNumber.Integer, 4, False, 1, 256),
+                  "Tiles run through the model at once; lower it if memory runs out.", advanced=True)
+        self._add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=DEVICES, defaultValue=0),
+                  "auto uses the GPU (onnxruntime CUDA provider) when it loads, else the CPU.", advanced=True)
+        self._add(QgsProcessingParameterNumber(self.THREADS, "CPU threads (0 = all)",
+                                               QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
+                  "Threads onnxruntime uses on the CPU.", advanced=True)
+        self._add(QgsProcessingParameterRasterDestination(self.OUTPUT, "Functional zones"),
+                  "Output GeoTIFF of class ids with a colour table and class names; styled with a legend.")
+        self._add(QgsProcessingParameterRasterDestination(self.CONFIDENCE, "Confidence (max class probability)",
+                                                          optional=True, createByDefault=False),
+                  "Optional float32 raster of the winning class's probability.")
+        self._add(QgsProcessingParameterRasterDestination(self.GATE, "Gate map (VHR weight of the fusion)",
+                                                          optional=True, createByDefault=False),
+                  "Optional float32 raster of the gated-fusion weight G: near 1 where the VHR drove the decision, "
+                  "near 0 where night light did. Only full CSAGFNet models have it.")
+
+    def _add(self, parameter: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False) -> None:
+        parameter.setHelp(help_text)
+        if advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(parameter)
+
+    def run(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
+        from ..core.classify import ClassifyConfig, classify_scene
+        from ..core.style import write_style_for_raster
+
+        vhr = self.parameterAsRasterLayer(parameters, self.VHR, context)
+        ntl = self.parameterAsRasterLayer(parameters, self.NTL, context)
+        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
+        tile_size = self.parameterAsInt(parameters, self.TILE_SIZE, context)
+        confidence = self.parameterAsOutputLayer(parameters, self.CONFIDENCE, context) or None
+        gate = self.parameterAsOutputLayer(parameters, self.GATE, context) or None
+        config = ClassifyConfig(
+            vhr_path=vhr.source(),
+            ntl_path=ntl.source(),
+            model_path=self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL,
+            output_path=self.parameterAsOutputLayer(parameters, self.OUTPUT, context),
+            confidence_path=confidence,
+            gate_path=gate,
+            tile_size=tile_size or None,
+            overlap=None if overlap < 0 else overlap,
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            threads=self.parameterAsInt(parameters, self.THREADS, context),
+        )
+        result = classify_scene(config, progress=progress, warn=progress.warn)
+        qml = write_style_for_raster(result.output_path, result.classes)
+        feedback.pushInfo(f"Ran on {result.device} ({', '.join(result.providers)}).")
+        if context.willLoadLayerOnCompletion(result.output_path):
+            processor = ApplyQml(qml)
+            self._post_processors[result.output_path] = processor  # keep it alive until QGIS calls it
+            context.layerToLoadOnCompletionDetails(result.output_path).setPostProcessor(processor)
+        outputs = {self.OUTPUT: result.output_path}
+        if confidence:
+            outputs[self.CONFIDENCE] = confidence
+        if gate and result.gate_path:
+            outputs[self.GATE] = result.gate_path
+        return outputs

@@ -1,0 +1,32 @@
+"""The CSAGF Processing provider: lists its algorithms explicitly."""
+
+from __future__ import annotations
+
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+ICON = os.path.join(os.path.dirname(__file__), "..", "..", "resources", "icon.svg")
+
+
+class CsagfProvider(QgsProcessingProvider):
+    """Provider id `csagf`, shown as "CSAGF" in the Processing Toolbox."""
+
+    def id(self) -> str:
+        return "csagf"
+
+    def name(self) -> str:
+        return "CSAGF"
+
+    def longName(self) -> str:  # noqa: N802
+        return "CSAGF urban functional zones (VHR + night-time light)"
+
+    def icon(self) -> QIcon:
+        return QIcon(ICON)
+
+    def loadAlgorithms(self) -> None:  # noqa: N802
+        from .classify import ClassifyAlgorithm
+
+        for algorithm in (ClassifyAlgorithm(),):
+            self.addAlgorithm(algorithm)
