@@ -14,5 +14,5 @@ sample:
 package:
 	mkdir -p build
 	git archive --format=zip --prefix=csagf/ -o build/csagf.zip HEAD \
-	  metadata.txt __init__.py README.md csagf_plugin models resources
+	  $$(git ls-tree --name-only HEAD metadata.txt __init__.py README.md csagf_plugin models resources)
 	@echo "build/csagf.zip"
