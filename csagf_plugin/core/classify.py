@@ -1,0 +1,487 @@
+"""Predict a whole scene: stream the VHR tile by tile, warp the NTL onto each tile, infer, blend, write, report.
+
+Memory stays bounded whatever the scene's size: tiles are read one batch at a time (rasterio windows, never the
+whole raster), blended by a StreamingBlender that keeps only `overlap` rows of class scores, and written one
+tile row at a time.  Outputs are written to temporary files beside the destination and renamed at the very end,
+so an error or a cancel leaves no partial output and never touches the inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import rasterio
+from rasterio.enums import MaskFlags
+from rasterio.windows import Window
+
+from .errors import Canceled, InputError
+from .model import LoadedModel, load_model
+from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
+from .progress import Progress, SilentProgress
+from .raster import check_overlap, ntl_on_grid, open_raster
+from .style import category_names_aux_xml, colormap
+from .tiling import StreamingBlender, TileGrid
+
+BLOCK_SIZE = 256  # GeoTIFF block edge of the outputs
+GDAL_CACHE_BYTES = 64 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
+
+
+def print_warning(message: str) -> None:
+    """Default warning sink for scripts: one line on stderr."""
+    print(f"Warning: {message}", file=sys.stderr)
+
+
+@dataclass
+class ClassifyConfig:
+    """What to classify, with which model, and where to write the maps."""
+
+    vhr_path: str  # VHR daytime raster (bands as the model card says, optional 4th band = alpha)
+    ntl_path: str | None  # night-light raster, any CRS/resolution covering the VHR (None for VHR-only models)
+    model_path: str  # ONNX model with a CSAGF model card
+    output_path: str  # functional-zone GeoTIFF (uint8 class ids, 0 = no data)
+    confidence_path: str | None = None  # optional float32 GeoTIFF of the winning class's probability
+    gate_path: str | None = None  # optional float32 GeoTIFF of the GFM gate (VHR weight), full models only
+    tile_size: int | None = None  # tile edge in pixels; None = the model card's
+    overlap: int | None = None  # overlap of neighbouring tiles in pixels; None = the model card's
+    batch_size: int = 4  # tiles per onnxruntime call
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    threads: int = 0  # onnxruntime CPU threads, 0 = onnxruntime's default
+
+    @property
+    def output_paths(self) -> list[str]:
+        """Every output that will be written."""
+        return [p for p in (self.output_path, self.confidence_path, self.gate_path) if p]
+
+
+@dataclass
+class Timings:
+    """Seconds spent in each stage of a run."""
+
+    read_s: float = 0.0  # reading VHR windows, warping NTL, normalising
+    infer_s: float = 0.0  # onnxruntime
+    blend_s: float = 0.0  # softmax, blending, argmax
+    write_s: float = 0.0  # writing GeoTIFF blocks, colour table, renaming
+    total_s: float = 0.0  # wall time of the whole run, model loading included
+
+    def shares(self) -> dict[str, float]:
+        """Share of the total time of each stage (0..1)."""
+        total = self.total_s or 1.0
+        return {"read": self.read_s / total, "infer": self.infer_s / total, "blend": self.blend_s / total,
+                "write": self.write_s / total}
+
+
+@dataclass
+class ClassifyResult:
+    """What a run wrote and measured."""
+
+    output_path: str  # the functional-zone map
+    confidence_path: str | None  # the confidence map, if written
+    gate_path: str | None  # the gate map, if written
+    classes: list[FunctionalClass]  # class table of the model (ids, names, colours)
+    class_pixels: dict[int, int]  # pixel count per class id, 0 = no data
+    pixel_area: float  # area of one pixel in square CRS units
+    area_unit: str  # unit of pixel_area and class_areas, e.g. "square metre"
+    providers: list[str]  # onnxruntime providers used, best first
+    device: str  # "cuda" or "cpu"
+    tile_size: int  # tile edge used
+    overlap: int  # overlap used
+    tiles: int  # tiles in the grid
+    tiles_skipped: int  # tiles skipped because all their pixels were no data
+    width: int  # raster width in pixels
+    height: int  # raster height in pixels
+    timings: Timings = field(default_factory=Timings)
+    warnings: list[str] = field(default_factory=list)  # recoverable problems met during the run
+
+    @property
+    def class_areas(self) -> dict[int, float]:
+        """Area per class id in `area_unit`."""
+        return {cid: n * self.pixel_area for cid, n in self.class_pixels.items()}
+
+    @property
+    def megapixels_per_second(self) -> float:
+        """Throughput in megapixels of VHR per second of total time."""
+        return self.width * self.height / 1e6 / (self.timings.total_s or 1e-9)
+
+
+@dataclass
+class _Inputs:
+    """The opened rasters and what was decided about their bands."""
+
+    vhr: rasterio.DatasetReader
+    ntl: rasterio.DatasetReader | None
+    vhr_bands: list[int]  # VHR bands fed to the model
+    alpha_band: int | None  # VHR band read as alpha (0 = no data)
+    ntl_bands: list[int]  # NTL bands fed to the model
+    vhr_dtype: str  # source dtype of the VHR, for the card's scale
+
+
+def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress(),
+                   warn: Callable[[str], None] | None = print_warning) -> ClassifyResult:
+    """Classify a scene into functional zones and write the map (and optional confidence and gate maps)."""
+    started = time.perf_counter()
+    notes: list[str] = []
+
+    def note(message: str) -> None:
+        notes.append(message)
+        if warn is not None:
+            warn(message)
+
+    _check_output_paths(config)
+    if config.batch_size < 1:
+        raise InputError(f"Batch size {config.batch_size} is not usable: pick 1 or more.")
+    model = load_model(config.model_path, config.device, config.threads, warn=note)
+    card = model.card
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), open_raster(config.vhr_path, "VHR") as vhr:
+        if card.uses_ntl:
+            if not config.ntl_path:
+                raise InputError(f"Model {config.model_path} uses night light: give an NTL raster.")
+            ntl_context = open_raster(config.ntl_path, "NTL")
+        else:
+            if config.ntl_path:
+                note(f"Model {card.name} uses no night light: the NTL raster {config.ntl_path} is not read.")
+            ntl_context = _no_raster()
+        with ntl_context as ntl:
+            inputs = _check_inputs(vhr, ntl, card, config, note)
+            tile_size, overlap = _tiling(config, model, note)
+            gate_path = config.gate_path
+            if gate_path and not card.has_gate:
+                note(f"Model {card.name} ({card.variant}) has no gate output: no gate map is written.")
+                gate_path = None
+            grid = TileGrid(vhr.width, vhr.height, tile_size, overlap)
+            result = ClassifyResult(
+                output_path=os.fspath(config.output_path), confidence_path=config.confidence_path,
+                gate_path=gate_path, classes=list(card.classes), class_pixels={}, pixel_area=_pixel_area(vhr),
+                area_unit=_area_unit(vhr), providers=model.providers, device=model.device, tile_size=tile_size,
+                overlap=overlap, tiles=len(grid), tiles_skipped=0, width=vhr.width, height=vhr.height,
+                warnings=notes)
+            _run(model, inputs, grid, result, config.batch_size, progress, note)
+    result.timings.total_s = time.perf_counter() - started
+    return result
+
+
+class _no_raster:
+    """Context manager standing in for an NTL raster that a VHR-only model does not need."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _check_output_paths(config: ClassifyConfig) -> None:
+    """Refuse outputs that equal an input or each other, or whose folder is missing."""
+    inputs = {"VHR raster": config.vhr_path, "NTL raster": config.ntl_path, "model file": config.model_path}
+    outputs = config.output_paths
+    seen: dict[str, str] = {}
+    for out in outputs:
+        real = os.path.realpath(out)
+        for role, path in inputs.items():
+            if path and (real == os.path.realpath(path) or _same_file(out, path)):
+                raise InputError(f"Output {out} is the {role}: writing it would destroy the input. "
+                                 "Pick another output file name.")
+        if real in seen:
+            raise InputError(f"Output {out} is given twice: pick a different file for each output.")
+        seen[real] = out
+        folder = os.path.dirname(real)
+        if not os.path.isdir(folder):
+            raise InputError(f"Output folder {folder} does not exist: create it or pick another output path.")
+
+
+def _same_file(a: str, b: str) -> bool:
+    """True when both paths exist and are the same file (hard links included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_inputs(vhr: rasterio.DatasetReader, ntl: rasterio.DatasetReader | None, card: ModelCard,
+                  config: ClassifyConfig, note: Callable[[str], None]) -> _Inputs:
+    """Match the rasters' bands to the model card and check that they overlap."""
+    need = len(card.vhr_bands)
+    if vhr.count == need:
+        vhr_bands, alpha = list(range(1, need + 1)), None
+    elif vhr.count == need + 1:
+        vhr_bands, alpha = list(range(1, need + 1)), need + 1
+    else:
+        raise InputError(
+            f"VHR raster {config.vhr_path} has {vhr.count} bands but model {card.name} expects {need} "
+            f"({', '.join(card.vhr_bands)}), optionally followed by an alpha band. Pick a raster with these bands "
+            "(QGIS: Raster > Miscellaneous > Build Virtual Raster to select bands).")
+    dtype = vhr.dtypes[0]
+    if dtype not in card.vhr_scale:
+        note(f"VHR raster {config.vhr_path} is {dtype}; model {card.name} gives scales only for "
+             f"{', '.join(card.vhr_scale)}, so its values are used as read.")
+    ntl_bands: list[int] = []
+    if ntl is not None:
+        n_need = len(card.ntl_bands)
+        if ntl.count < n_need:
+            raise InputError(f"NTL raster {config.ntl_path} has {ntl.count} band(s) but model {card.name} expects "
+                             f"{n_need} ({', '.join(card.ntl_bands)}). Pick a night-light raster with these bands.")
+        if ntl.count > n_need:
+            note(f"NTL raster {config.ntl_path} has {ntl.count} bands; model {card.name} uses the first {n_need} "
+                 f"({', '.join(card.ntl_bands)}).")
+        ntl_bands = list(range(1, n_need + 1))
+        check_overlap(vhr, ntl, "NTL")
+    return _Inputs(vhr=vhr, ntl=ntl, vhr_bands=vhr_bands, alpha_band=alpha, ntl_bands=ntl_bands, vhr_dtype=dtype)
+
+
+def _tiling(config: ClassifyConfig, model: LoadedModel, note: Callable[[str], None]) -> tuple[int, int]:
+    """Tile size and overlap from the config, the graph and the model card."""
+    card = model.card
+    tile = config.tile_size or model.fixed_tile_size or card.tile_size
+    if model.fixed_tile_size and tile != model.fixed_tile_size:
+        raise InputError(f"Model {config.model_path} only accepts tiles of {model.fixed_tile_size} pixels: "
+                         f"leave the tile size empty or set it to {model.fixed_tile_size}.")
+    if config.overlap is not None:
+        return tile, config.overlap
+    overlap = card.overlap
+    if 2 * overlap > tile:
+        note(f"The model card's overlap {overlap} is more than half the tile size {tile}: using {tile // 2}.")
+        overlap = tile // 2
+    return tile, overlap
+
+
+def _pixel_area(src: rasterio.DatasetReader) -> float:
+    """Area of one pixel in square CRS units."""
+    t = src.transform
+    return abs(t.a * t.e - t.b * t.d)
+
+
+def _area_unit(src: rasterio.DatasetReader) -> str:
+    """'square <unit>' of the raster's CRS."""
+    if src.crs.is_geographic:
+        return "square degree"
+    unit = src.crs.linear_units or "unit"
+    return f"square {unit}"
+
+
+def _read_tile(inputs: _Inputs, x0: int, y0: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read one VHR tile [B, size, size] (raw values, zero past the edge) and its validity mask [size, size]."""
+    src = inputs.vhr
+    w = min(size, src.width - x0)
+    h = min(size, src.height - y0)
+    window = Window(x0, y0, w, h)
+    data = np.zeros((len(inputs.vhr_bands), size, size), dtype=src.dtypes[0])
+    valid = np.zeros((size, size), dtype=bool)
+    data[:, :h, :w] = src.read(inputs.vhr_bands, window=window)
+    part = np.ones((h, w), dtype=bool)
+    flags = src.mask_flag_enums[0]
+    if inputs.alpha_band is not None:
+        part &= src.read(inputs.alpha_band, window=window) > 0
+    elif MaskFlags.all_valid not in flags and MaskFlags.nodata not in flags:
+        part &= src.read_masks(1, window=window) > 0  # alpha or internal mask band
+    if src.nodata is not None and not np.isnan(src.nodata):
+        part &= ~np.all(data[:, :h, :w] == np.asarray(src.nodata, dtype=data.dtype), axis=0)
+    if np.issubdtype(data.dtype, np.floating):
+        part &= np.all(np.isfinite(data[:, :h, :w]), axis=0)
+    valid[:h, :w] = part
+    return data, valid
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over axis 1 of [N, C, H, W], in float32."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def _open_output(path: str, vhr: rasterio.DatasetReader, dtype: str, nodata: float) -> rasterio.io.DatasetWriter:
+    """Create a tiled DEFLATE GeoTIFF on the VHR grid."""
+    profile = {
+        "driver": "GTiff", "width": vhr.width, "height": vhr.height, "count": 1, "dtype": dtype,
+        "crs": vhr.crs, "transform": vhr.transform, "nodata": nodata, "tiled": True,
+        "blockxsize": BLOCK_SIZE, "blockysize": BLOCK_SIZE, "compress": "deflate",
+        "predictor": 3 if dtype == "float32" else 1, "BIGTIFF": "IF_SAFER",
+    }
+    return rasterio.open(path, "w", **profile)
+
+
+def _temp_path(final: str) -> str:
+    """A fresh hidden file name beside `final` (same folder, so the final rename is atomic)."""
+    folder, name = os.path.split(os.path.abspath(final))
+    return os.path.join(folder, f".{name}.partial-{uuid.uuid4().hex[:8]}.tif")
+
+
+def _remove(path: str) -> None:
+    """Delete a file if it exists."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+class _RowWriter:
+    """Collects the blended blocks of one tile row into strips and writes them to the outputs."""
+
+    def __init__(self, card: ModelCard, writers: dict[str, rasterio.io.DatasetWriter],
+                 width: int) -> None:
+        self.ids = card.class_ids()
+        self.classes = len(self.ids)
+        self.writers = writers
+        self.width = width
+        self.counts = np.zeros(256, dtype=np.int64)
+        self.strip: dict[str, np.ndarray] = {}
+        self.y0 = 0
+
+    def add(self, x0: int, y0: int, values: np.ndarray, valid: np.ndarray) -> None:
+        """Turn a blended block [K, h, w] into class ids (and confidence, gate) inside the current strip."""
+        h, w = values.shape[1:]
+        if not self.strip:
+            self.y0 = y0
+            self.strip = {"map": np.zeros((h, self.width), dtype=np.uint8)}
+            for key in ("confidence", "gate"):
+                if key in self.writers:
+                    self.strip[key] = np.full((h, self.width), np.nan, dtype=np.float32)
+        probs = values[:self.classes]
+        winner = probs.argmax(axis=0)
+        self.strip["map"][:, x0:x0 + w] = np.where(valid, self.ids[winner], 0)
+        if "confidence" in self.strip:
+            total = probs.sum(axis=0)
+            best = np.take_along_axis(probs, winner[None], axis=0)[0]
+            conf = np.divide(best, total, out=np.zeros_like(best), where=total > 0)
+            self.strip["confidence"][:, x0:x0 + w] = np.where(valid, conf, np.nan)
+        if "gate" in self.strip:
+            self.strip["gate"][:, x0:x0 + w] = np.where(valid, values[self.classes], np.nan)
+
+    def flush(self) -> None:
+        """Write the current strip (one tile row) to every output."""
+        if not self.strip:
+            return
+        h = self.strip["map"].shape[0]
+        window = Window(0, self.y0, self.width, h)
+        self.counts += np.bincount(self.strip["map"].ravel(), minlength=256)
+        for key, data in self.strip.items():
+            self.writers[key].write(data, 1, window=window)
+        self.strip = {}
+
+
+def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyResult, batch_size: int,
+         progress: Progress, note: Callable[[str], None]) -> None:
+    """Classify every tile, blend, write to temporary files, then move them into place."""
+    card = model.card
+    vhr = inputs.vhr
+    finals = {"map": result.output_path}
+    if result.confidence_path:
+        finals["confidence"] = result.confidence_path
+    if result.gate_path:
+        finals["gate"] = result.gate_path
+    temps: dict[str, str] = {}
+    writers: dict[str, rasterio.io.DatasetWriter] = {}
+    timings = result.timings
+    try:
+        for key, final in finals.items():
+            temps[key] = _temp_path(final)
+            if key == "map":
+                writers[key] = _open_output(temps[key], vhr, "uint8", 0)
+            else:
+                writers[key] = _open_output(temps[key], vhr, "float32", float("nan"))
+        channels = card.num_classes + (1 if "gate" in writers else 0)
+        blender = StreamingBlender(grid, channels)
+        rows = _RowWriter(card, writers, vhr.width)
+        tiles = list(grid)
+        ntl_missing = 0
+        progress.set_progress(0.0)
+        for start in range(0, len(tiles), batch_size):
+            if progress.is_canceled():
+                raise Canceled("Classification canceled: no output was written.")
+            batch = tiles[start:start + batch_size]
+            t0 = time.perf_counter()
+            vhr_in, ntl_in, valids, live = [], [], [], []
+            for row, column in batch:
+                x0, y0 = grid.origin(row, column)
+                data, valid = _read_tile(inputs, x0, y0, grid.tile_size)
+                valids.append(valid)
+                if not valid.any():
+                    continue
+                live.append((row, column))
+                x = normalise_vhr(data, inputs.vhr_dtype, card)
+                x[:, ~valid] = 0.0  # no-data pixels enter the model as the training mean
+                vhr_in.append(x)
+                if inputs.ntl is not None:
+                    radiance = ntl_on_grid(inputs.ntl, vhr.crs, vhr.window_transform(
+                        Window(x0, y0, grid.tile_size, grid.tile_size)), grid.tile_size, grid.tile_size,
+                        inputs.ntl_bands)
+                    if not np.isfinite(radiance).any():
+                        ntl_missing += 1
+                    ntl_in.append(normalise_ntl(radiance, card))
+            t1 = time.perf_counter()
+            timings.read_s += t1 - t0
+            outputs: dict[tuple[int, int], np.ndarray] = {}
+            if live:
+                logits, gate = model.run(np.stack(vhr_in), np.stack(ntl_in) if ntl_in else None)
+                t2 = time.perf_counter()
+                timings.infer_s += t2 - t1
+                t1 = t2
+                _check_output_shape(logits, gate, len(live), card, grid.tile_size, model.path)
+                probs = _softmax(logits.astype(np.float32, copy=False))
+                for i, key in enumerate(live):
+                    outputs[key] = probs[i] if "gate" not in writers else np.concatenate([probs[i], gate[i]])
+            write_s = 0.0
+            for (row, column), valid in zip(batch, valids):
+                values = outputs.get((row, column))
+                if values is None:
+                    result.tiles_skipped += 1
+                for x0, y0, block in blender.add(row, column, values):
+                    rows.add(x0, y0, block, valid[:block.shape[1], :block.shape[2]])
+                if column == grid.columns - 1:
+                    t3 = time.perf_counter()
+                    rows.flush()
+                    write_s += time.perf_counter() - t3
+            timings.write_s += write_s
+            timings.blend_s += time.perf_counter() - t1 - write_s
+            progress.set_progress(100.0 * min(len(tiles), start + batch_size) / len(tiles))
+        t0 = time.perf_counter()
+        writers["map"].write_colormap(1, colormap(card.classes))
+        writers["map"].set_band_description(1, "functional_zone")
+        writers["map"].update_tags(CSAGF_MODEL=card.name, CSAGF_VARIANT=card.variant,
+                                   CSAGF_CLASSES=json.dumps([[c.id, c.name, c.color] for c in card.classes]))
+        if "confidence" in writers:
+            writers["confidence"].set_band_description(1, "confidence")
+        if "gate" in writers:
+            writers["gate"].set_band_description(1, "gate_vhr_weight")
+        for writer in writers.values():
+            writer.close()
+        with open(temps["map"] + ".aux.xml", "w", encoding="utf-8") as f:
+            f.write(category_names_aux_xml(card.classes))
+        for key, final in finals.items():
+            os.replace(temps[key], final)
+            if os.path.exists(temps[key] + ".aux.xml"):
+                os.replace(temps[key] + ".aux.xml", final + ".aux.xml")
+            else:
+                _remove(final + ".aux.xml")  # a stale one from an earlier run would describe another map
+        timings.write_s += time.perf_counter() - t0
+        result.class_pixels = {int(i): int(n) for i, n in enumerate(rows.counts) if n}
+        if ntl_missing:
+            note(f"NTL raster {inputs.ntl.name} has no data under {ntl_missing} of {len(tiles)} tiles: they were "
+                 f"filled with radiance {card.ntl_fill} as the model card says.")
+        progress.set_progress(100.0)
+    except BaseException:
+        for writer in writers.values():
+            writer.close()
+        for temp in temps.values():
+            _remove(temp)
+            _remove(temp + ".aux.xml")
+        raise
+
+
+def _check_output_shape(logits: np.ndarray, gate: np.ndarray | None, n: int, card: ModelCard, size: int,
+                        path: str) -> None:
+    """Raise InputError when the model's outputs do not have the shapes its card promises."""
+    expected = (n, card.num_classes, size, size)
+    if tuple(logits.shape) != expected:
+        raise InputError(f"Model {path} returned logits of shape {tuple(logits.shape)}, expected {expected} "
+                         f"({card.num_classes} classes in its card). Re-export the model.")
+    if gate is not None and tuple(gate.shape) != (n, 1, size, size):
+        raise InputError(f"Model {path} returned a gate of shape {tuple(gate.shape)}, expected "
+                         f"{(n, 1, size, size)}. Re-export the model.")
+
