@@ -1,0 +1,51 @@
+"""Single-modal baselines of the paper's comparison, built with segmentation-models-pytorch (ResNet34, no weights).
+
+They take VHR only; `ntl` is accepted and ignored so every model shares the forward(vhr, ntl) call.
+The decoders keep segmentation-models-pytorch's defaults whatever the width (the ResNet34 encoder dominates the cost).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .inputs import MIN_SIZE, NetworkInputError, check_inputs
+
+# PAN's feature pyramid attention halves its 1/16 feature three more times: tiles must be at least 128 pixels.
+MIN_SIZES: dict[str, int] = {"pan": 128}
+
+# Our model names -> segmentation-models-pytorch architecture class names.
+BASELINES: dict[str, str] = {"unet": "Unet", "deeplabv3plus": "DeepLabV3Plus", "fpn": "FPN", "pspnet": "PSPNet",
+                             "pan": "PAN"}
+
+
+class SmpBaseline(nn.Module):
+    """A segmentation-models-pytorch network with a ResNet34 encoder initialised at random, behind forward(vhr, ntl)."""
+
+    has_gate = False
+    uses_ntl = False
+
+    def __init__(self, name: str, num_classes: int = 7, vhr_bands: int = 3, ntl_bands: int = 1,
+                 width: str | int = "paper") -> None:
+        super().__init__()
+        import segmentation_models_pytorch as smp
+
+        if name not in BASELINES:
+            raise NetworkInputError(f"Unknown baseline '{name}'; valid baselines: {list(BASELINES)}.")
+        self.variant = name
+        self.min_size = MIN_SIZES.get(name, MIN_SIZE)  # smallest tile edge this network accepts
+        self.num_classes = num_classes
+        self.vhr_bands = vhr_bands
+        self.ntl_bands = ntl_bands
+        self.model_args: dict[str, Any] = {"name": name, "num_classes": num_classes, "vhr_bands": vhr_bands,
+                                           "ntl_bands": ntl_bands, "width": width}
+        architecture = getattr(smp, BASELINES[name])
+        self.network = architecture(encoder_name="resnet34", encoder_weights=None, in_channels=vhr_bands,
+                                    classes=num_classes)
+
+    def forward(self, vhr: torch.Tensor, ntl: torch.Tensor | None = None) -> torch.Tensor:
+        """Return class scores [N, num_classes, H, W]; ntl is ignored."""
+        check_inputs(vhr, ntl, self.vhr_bands, self.ntl_bands, uses_ntl=False, min_size=self.min_size)
+        return self.network(vhr)
