@@ -1,0 +1,105 @@
+"""From a tile store to batches: normalisation through the model card, augmentation, minority oversampling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.model_card import ModelCard, normalise_ntl, normalise_vhr
+from .augment import augment
+from .tiles import TileStore
+
+if TYPE_CHECKING:
+    import torch
+
+
+def fit_normalisation(store: TileStore, indices: np.ndarray, card: ModelCard, max_tiles: int = 256) -> ModelCard:
+    """Set the card's VHR mean/std (after dtype scaling) and NTL mean/std (after fill and log1p) from training tiles."""
+    if len(indices) > max_tiles:
+        indices = np.sort(np.random.default_rng(0).choice(indices, max_tiles, replace=False))
+    scale = np.float64(card.vhr_scale.get(store.vhr_dtype, 1.0))
+    vhr = store.vhr[indices].astype(np.float64) / scale
+    card.vhr_mean = [round(float(v), 6) for v in vhr.mean(axis=(0, 2, 3))]
+    card.vhr_std = [round(max(float(v), 1e-6), 6) for v in vhr.std(axis=(0, 2, 3))]
+    raw = ModelCard(name="stats", variant="stats", ntl_transform=card.ntl_transform, ntl_fill=card.ntl_fill,
+                    ntl_mean=[0.0], ntl_std=[1.0])
+    ntl = np.stack([normalise_ntl(t, raw) for t in store.ntl[indices]]).astype(np.float64)
+    card.ntl_mean = [round(float(v), 6) for v in ntl.mean(axis=(0, 2, 3))]
+    card.ntl_std = [round(max(float(v), 1e-3), 6) for v in ntl.std(axis=(0, 2, 3))]
+    return card
+
+
+def tile_sample_weights(labels: np.ndarray, class_weights: np.ndarray, min_pixels: int = 16) -> np.ndarray:
+    """Sampling weight of each tile: the largest class weight among classes it holds (>= min_pixels pixels).
+
+    Tiles holding a rare class are drawn more often; a tile of the commonest class alone keeps the smallest weight.
+    """
+    n, c = len(labels), len(class_weights)
+    weights = np.zeros(n, dtype=np.float64)
+    for i in range(n):
+        counts = np.bincount(labels[i].ravel(), minlength=c + 1)[1:c + 1]
+        held = counts >= min(min_pixels, max(int(counts.max()), 1))
+        weights[i] = class_weights[held].max() if held.any() else 0.0
+    positive = weights > 0
+    if positive.any():
+        weights[~positive] = weights[positive].min()
+    else:
+        weights[:] = 1.0
+    return weights
+
+
+def make_dataset(store: TileStore, indices: np.ndarray, card: ModelCard, train: bool, seed: int = 0
+                 ) -> "torch.utils.data.Dataset":
+    """A map-style dataset of (vhr, ntl, labels) tensors for the chosen tiles, normalised as the card says."""
+    import torch
+
+    class TileDataset(torch.utils.data.Dataset):
+        """Tiles of a store, normalised with the card; random flips/turns/brightness when training."""
+
+        def __init__(self) -> None:
+            self.indices = np.asarray(indices, dtype=np.int64)
+            self.epoch = 0
+
+        def __len__(self) -> int:
+            return len(self.indices)
+
+        def __getitem__(self, i: int) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
+            t = int(self.indices[i])
+            vhr = normalise_vhr(store.vhr[t], store.vhr_dtype, card)
+            ntl = normalise_ntl(store.ntl[t], card)
+            labels = store.labels[t]
+            if train:
+                rng = np.random.default_rng((seed, self.epoch, t))
+                vhr, ntl, labels = augment(vhr, ntl, labels, rng)
+            return (torch.from_numpy(np.ascontiguousarray(vhr, dtype=np.float32)),
+                    torch.from_numpy(np.ascontiguousarray(ntl, dtype=np.float32)),
+                    torch.from_numpy(labels.astype(np.int64)))
+
+    return TileDataset()
+
+
+class EpochSampler:
+    """Indices of one epoch for one process: weighted draws with replacement (oversampling) or a permutation,
+    the same on every process for a given (seed, epoch), then split between processes for DDP."""
+
+    def __init__(self, num_items: int, weights: np.ndarray | None, seed: int, rank: int = 0, world_size: int = 1):
+        self.num_items, self.seed, self.rank, self.world_size = num_items, seed, rank, world_size
+        self.p = None if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose draw __iter__ yields."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.num_items // self.world_size)
+
+    def __iter__(self):
+        rng = np.random.default_rng((self.seed, self.epoch))
+        if self.p is None:
+            order = rng.permutation(self.num_items)
+        else:
+            order = rng.choice(self.num_items, size=self.num_items, replace=True, p=self.p)
+        padded = np.resize(order, len(self) * self.world_size)  # every process gets as many items
+        return iter(padded[self.rank::self.world_size].tolist())

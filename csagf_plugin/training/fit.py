@@ -1,0 +1,413 @@
+"""The training loop: tiles -> CSAGFNet (or a baseline) -> best checkpoint, ONNX with its model card, CSV and plots.
+
+Runs on the CPU, one GPU, or several processes under `torchrun` (DistributedDataParallel; gloo on the CPU, NCCL on
+GPUs). Only process 0 writes files and reports progress. Cancel is checked between batches; the best checkpoint so
+far stays valid because checkpoints are written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from ..core.errors import Canceled, InputError
+from ..core.model_card import FUNCTIONAL_CLASSES, ModelCard
+from ..core.progress import Progress, SilentProgress
+from .metrics import metrics_from_confusion
+from .splits import Split, split_by_blocks
+from .tiles import PrepareConfig, TileStore, prepare_tiles
+
+if TYPE_CHECKING:
+    import torch
+
+Warn = Callable[[str], None]
+NUM_CLASSES = len(FUNCTIONAL_CLASSES)
+HISTORY_FIELDS = ["epoch", "train_loss", "val_loss", "val_miou", "val_macro_f1", "val_oa", "lr", "seconds"]
+
+
+def _no_warn(message: str) -> None:
+    pass
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; defaults follow PAPER.md's recipe."""
+
+    output_dir: str  # folder for checkpoints, ONNX, CSV and PNGs (created)
+    tiles: str | None = None  # tile store (.npz) written by prepare; or give `data`
+    data: PrepareConfig | None = None  # rasters and labels to cut into tiles now (when `tiles` is None)
+    model: str = "full"  # create_model name: full, oafa, cat, vhr, unet, deeplabv3plus, fpn, pspnet, pan
+    width: str | int = "small"  # CSAGFNet width: "small" (CPU), "paper" (256 channels) or an int
+    epochs: int = 100  # most epochs to run (early stopping may end sooner)
+    batch_size: int = 48  # tiles per batch and process (paper: 48)
+    lr: float = 1e-3  # AdamW initial learning rate, annealed by a cosine schedule to 0 over `epochs`
+    weight_decay: float = 1e-2  # AdamW weight decay
+    w_ce: float = 0.4  # weight of the class-weighted cross-entropy
+    w_dice: float = 0.3  # weight of the Dice loss
+    w_focal: float = 0.3  # weight of the focal loss (alpha = class weights)
+    focal_gamma: float = 2.0  # focusing parameter of the focal loss
+    patience: int = 10  # stop after this many epochs without a better validation mIoU
+    val_share: float = 0.15  # share of tiles (by spatial blocks) for validation
+    test_share: float = 0.15  # share of tiles (by spatial blocks) for the final test
+    block_size: int | None = None  # spatial block edge in px for the split; None: 4 tiles
+    oversample: bool = True  # draw tiles holding rare classes more often
+    augment: bool = True  # flips, 90-degree turns, mild VHR brightness/contrast
+    seed: int = 0  # seeds the split, sampling, augmentation and weights
+    device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
+    num_workers: int = 0  # DataLoader worker processes
+    resume: str | None = None  # checkpoint (best.pt or last.pt) to continue from
+    name: str = "csagfnet"  # model name in the card and file names
+    export: bool = True  # export the best model to ONNX at the end
+
+    def __post_init__(self) -> None:
+        if (self.tiles is None) == (self.data is None):
+            raise InputError("Give either a tile store (tiles) or the rasters to cut (data), not both or neither.")
+        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
+            raise InputError(f"Epochs ({self.epochs}), batch size ({self.batch_size}) and patience "
+                             f"({self.patience}) must be at least 1.")
+        if self.lr <= 0:
+            raise InputError(f"Learning rate {self.lr} must be positive (paper: 1e-3).")
+
+    @property
+    def output_path(self) -> Path:
+        """The output folder as a Path."""
+        return Path(self.output_dir)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced."""
+
+    best_checkpoint: str  # best validation mIoU weights (+ card) for resume or export
+    last_checkpoint: str  # weights after the last finished epoch (for resume)
+    onnx: str | None  # exported best model with its card, None when export was off
+    metrics_csv: str  # one row per epoch
+    curve_png: str  # training curves
+    confusion_png: str  # confusion matrix on the test split (validation split when there is no test split)
+    best_epoch: int  # epoch (1-based) of the best checkpoint
+    epochs_run: int  # epochs finished, resumed ones included
+    val_metrics: dict[str, float]  # validation scores of the best epoch
+    test_metrics: dict  # scores of the best model on the test split (per class included)
+    stopped_early: bool = False  # early stopping ended the run
+    canceled: bool = False  # the user canceled; the outputs describe the best epoch before the cancel
+    history: list[dict[str, float]] = field(default_factory=list)  # the CSV's rows
+
+
+@dataclass
+class _Dist:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def _init_distributed(device: str) -> _Dist:
+    """Join the torchrun process group when WORLD_SIZE > 1 (gloo on the CPU, NCCL on GPUs)."""
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return _Dist()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+    return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _pick_device(requested: str, dist_info: _Dist) -> str:
+    import torch
+
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InputError("Device 'cuda' was asked for but PyTorch sees no CUDA GPU: use device 'cpu'.")
+        if requested == "cuda":
+            requested = f"cuda:{dist_info.local_rank if dist_info.world_size > 1 else 0}"
+    elif requested != "cpu":
+        raise InputError(f"Unknown device '{requested}': use auto, cpu, cuda or cuda:N.")
+    return requested
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    text = str(exc).lower()
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
+
+
+def _oom_error(config: TrainConfig, device: str, exc: BaseException) -> InputError:
+    return InputError(f"Batch size {config.batch_size} does not fit in the memory of {device} ({exc}). "
+                      f"Try a smaller batch size, e.g. {max(1, config.batch_size // 2)}, or a smaller model width.")
+
+
+def _load_store(config: TrainConfig, progress: Progress, warn: Warn) -> TileStore:
+    if config.tiles is not None:
+        return TileStore.load(config.tiles)
+    assert config.data is not None
+    return prepare_tiles(config.data, progress, warn)
+
+
+def _split(store: TileStore, config: TrainConfig, warn: Warn) -> Split:
+    block = config.block_size or 4 * store.tile_size
+    split = split_by_blocks(store.scene, store.origin, store.tile_size, block, config.val_share, config.test_share,
+                            config.seed)
+    if len(split.dropped):
+        warn(f"{len(split.dropped)} tiles straddle spatial blocks of two splits and are left out so that no pixel "
+             "is shared between training and validation/test.")
+    if len(split.train) < 2 or (config.val_share > 0 and len(split.val) == 0):
+        raise InputError(
+            f"Too few spatial blocks ({split.num_blocks}) for a training/validation split: {len(split.train)} "
+            f"training and {len(split.val)} validation tiles. Use more or larger rasters, a smaller block size "
+            f"(now {block} px) or a smaller stride.")
+    return split
+
+
+def _make_card(store: TileStore, config: TrainConfig, split: Split) -> ModelCard:
+    from .data import fit_normalisation
+
+    card = ModelCard(name=config.name, variant=config.model, vhr_bands=list(store.vhr_band_names),
+                     ntl_bands=list(store.ntl_band_names), vhr_pixel_size_m=store.vhr_pixel_size_m,
+                     ntl_pixel_size_m=store.ntl_pixel_size_m, tile_size=store.tile_size,
+                     overlap=store.tile_size // 4, trained=True,
+                     training_data=(f"{store.description}; split by {config.block_size or 4 * store.tile_size} px "
+                                    f"blocks: {len(split.train)} training, {len(split.val)} validation, "
+                                    f"{len(split.test)} test tiles"))
+    return fit_normalisation(store, split.train, card)
+
+
+def _confusion(model: "torch.nn.Module", loader, device: str, loss_fn) -> tuple[np.ndarray, float, int]:
+    """Confusion matrix, summed loss and batch count of a model over a loader (no gradients)."""
+    import torch
+
+    cm = torch.zeros(NUM_CLASSES * NUM_CLASSES, dtype=torch.int64, device=device)
+    loss_sum, batches = 0.0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for vhr, ntl, labels in loader:
+            vhr, ntl, labels = vhr.to(device), ntl.to(device), labels.to(device)
+            logits = model(vhr, ntl)
+            loss_sum += float(loss_fn(logits, labels))
+            batches += 1
+            pred = logits.argmax(1)
+            valid = labels > 0
+            idx = (labels[valid] - 1) * NUM_CLASSES + pred[valid]
+            cm += torch.bincount(idx, minlength=NUM_CLASSES * NUM_CLASSES)
+    model.train(was_training)
+    return cm.cpu().numpy().reshape(NUM_CLASSES, NUM_CLASSES), loss_sum, batches
+
+
+def _all_reduce(values: np.ndarray, dist_info: _Dist) -> np.ndarray:
+    if dist_info.world_size == 1:
+        return values
+    import torch
+    import torch.distributed as dist
+
+    t = torch.as_tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.numpy()
+
+
+def _write_history(path: Path, history: list[dict[str, float]]) -> None:
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in HISTORY_FIELDS})
+    os.replace(tmp, path)
+
+
+def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = _no_warn,
+          log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train, keep the best validation-mIoU checkpoint, test it, export it to ONNX and write CSV + PNGs."""
+    import torch
+
+    from ..nn import MODEL_NAMES, create_model
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .data import EpochSampler, make_dataset, tile_sample_weights
+    from .losses import class_weights_from_counts, make_loss
+    from .plots import plot_confusion_matrix, plot_training_curves
+
+    progress = progress or SilentProgress()
+    log = log or (lambda message: None)
+    if config.model not in MODEL_NAMES:
+        raise InputError(f"Unknown model '{config.model}'; choose one of {list(MODEL_NAMES)}.")
+    dist_info = _init_distributed(config.device if config.device != "auto" else
+                                  ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = _pick_device(config.device, dist_info)
+    if device.startswith("cuda"):
+        torch.cuda.set_device(torch.device(device))
+    if not dist_info.main:
+        progress, warn = SilentProgress(), _no_warn
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    out = config.output_path
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {k: out / f"{config.name}_{k}" for k in ("best.pt", "last.pt", "metrics.csv", "curves.png",
+                                                     "confusion.png", "test_metrics.json")}
+    onnx_path = out / f"{config.name}.onnx"
+
+    store = _load_store(config, progress, warn)
+    split = _split(store, config, warn)
+    resume = load_checkpoint(config.resume) if config.resume else None
+    if resume is not None:
+        card = ModelCard.from_json(resume["meta"]["card"], config.resume)
+        state = resume["meta"]["train_state"]
+        if not paths["best.pt"].exists() and state["best_epoch"]:
+            warn(f"{paths['best.pt']} does not exist yet: the best epoch before the resume is forgotten and the "
+                 "first resumed epoch becomes the best so far. Resume into the first run's folder to keep it.")
+            state.update(best_miou=-1.0, best_epoch=0, stale_epochs=0)
+    else:
+        card = _make_card(store, config, split)
+        state = {"epoch": 0, "best_miou": -1.0, "best_epoch": 0, "stale_epochs": 0, "history": [],
+                 "best_val": {}}
+
+    counts = store.class_pixel_counts(split.train, NUM_CLASSES)
+    class_weights = class_weights_from_counts(counts)
+    absent = [c.name for c, n in zip(FUNCTIONAL_CLASSES, counts) if n == 0]
+    if absent:
+        warn(f"The training tiles hold no pixel of {absent}: the model cannot learn these classes.")
+    weights = tile_sample_weights(store.labels[split.train], class_weights) if config.oversample else None
+
+    model = create_model(config.model, NUM_CLASSES, vhr_bands=store.vhr.shape[1], ntl_bands=store.ntl.shape[1],
+                         width=config.width)
+    if resume is not None:
+        if resume["meta"]["model_args"] != model.model_args:
+            raise InputError(f"Checkpoint {config.resume} holds model {resume['meta']['model_args']} but this run "
+                             f"builds {model.model_args}: use the same model, width and bands to resume.")
+        model.load_state_dict(resume["model_state"])
+    model.to(device)
+    net = model
+    if dist_info.world_size > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[int(device.split(":")[1])] if device.startswith("cuda") else None)
+    loss_fn = make_loss(class_weights, config.w_ce, config.w_dice, config.w_focal, config.focal_gamma).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    if resume is not None:
+        if resume.get("optimizer_state"):
+            optimizer.load_state_dict(resume["optimizer_state"])
+        scheduler.load_state_dict(resume["meta"]["scheduler_state"])
+
+    train_set = make_dataset(store, split.train, card, train=config.augment, seed=config.seed)
+    sampler = EpochSampler(len(split.train), weights, config.seed, dist_info.rank, dist_info.world_size)
+    per_rank = len(sampler)
+    batch = min(config.batch_size, per_rank)
+    loader_args = {"num_workers": config.num_workers, "pin_memory": device.startswith("cuda")}
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch, sampler=sampler,
+                                               drop_last=per_rank % batch == 1, **loader_args)
+    eval_sets = {name: idx[dist_info.rank::dist_info.world_size] for name, idx in
+                 (("val", split.val), ("test", split.test if len(split.test) else split.val))}
+    eval_loaders = {name: torch.utils.data.DataLoader(make_dataset(store, idx, card, train=False), shuffle=False,
+                                                      batch_size=max(1, batch), **loader_args)
+                    for name, idx in eval_sets.items()}
+
+    def meta(val: dict[str, float]) -> dict:
+        return {"card": card.to_json(), "train_state": state, "scheduler_state": scheduler.state_dict(),
+                "config": {k: v for k, v in asdict(config).items() if k != "data"}, "val_metrics": val}
+
+    history: list[dict[str, float]] = state["history"]
+    stopped_early = canceled = False
+    start_epoch = state["epoch"]
+    n_batches = max(1, len(train_loader))
+    for epoch in range(start_epoch, config.epochs):
+        if state["stale_epochs"] >= config.patience:
+            stopped_early = True
+            break
+        sampler.set_epoch(epoch)
+        train_set.epoch = epoch
+        net.train()
+        t0, loss_sum, seen = time.perf_counter(), 0.0, 0
+        for b, (vhr, ntl, labels) in enumerate(train_loader):
+            if progress.is_canceled():
+                canceled = True
+                break
+            vhr, ntl, labels = vhr.to(device), ntl.to(device), labels.to(device)
+            try:
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(net(vhr, ntl), labels)
+                loss.backward()
+                optimizer.step()
+            except (RuntimeError, MemoryError) as exc:
+                if _is_oom(exc):
+                    raise _oom_error(config, device, exc) from exc
+                raise
+            loss_sum += float(loss.detach())
+            seen += 1
+            progress.set_progress(100.0 * (epoch - start_epoch + (b + 1) / n_batches) / (config.epochs - start_epoch))
+        if canceled:
+            break
+        epoch_lr = float(optimizer.param_groups[0]["lr"])
+        scheduler.step()
+        cm, val_loss, val_batches = _confusion(model, eval_loaders["val"], device, loss_fn)
+        sums = _all_reduce(np.concatenate([cm.ravel(), [val_loss, val_batches, loss_sum, seen]]), dist_info)
+        cm = sums[:NUM_CLASSES * NUM_CLASSES].reshape(NUM_CLASSES, NUM_CLASSES).astype(np.int64)
+        scores = metrics_from_confusion(cm).summary()
+        row = {"epoch": epoch + 1, "train_loss": float(sums[-2] / max(sums[-1], 1)),
+               "val_loss": float(sums[-4] / max(sums[-3], 1)), "val_miou": scores["miou"],
+               "val_macro_f1": scores["macro_f1"], "val_oa": scores["oa"], "lr": epoch_lr,
+               "seconds": round(time.perf_counter() - t0, 2)}
+        history.append(row)
+        improved = np.isfinite(row["val_miou"]) and row["val_miou"] > state["best_miou"]
+        state.update(epoch=epoch + 1, stale_epochs=0 if improved else state["stale_epochs"] + 1)
+        if improved:
+            state.update(best_miou=row["val_miou"], best_epoch=epoch + 1,
+                         best_val={k: row[k] for k in ("val_miou", "val_macro_f1", "val_oa")})
+        if dist_info.main:
+            if improved:
+                save_checkpoint(paths["best.pt"], model, meta(state["best_val"]), optimizer, epoch + 1)
+            save_checkpoint(paths["last.pt"], model, meta(state["best_val"]), optimizer, epoch + 1)
+            _write_history(paths["metrics.csv"], history)
+        log(f"epoch {epoch + 1}/{config.epochs}: train loss {row['train_loss']:.4f}, val loss {row['val_loss']:.4f}, "
+            f"val mIoU {row['val_miou']:.4f}, OA {row['val_oa']:.4f}{' (best)' if improved else ''}")
+
+    if dist_info.world_size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    if not paths["best.pt"].exists() or state["best_epoch"] == 0:
+        raise Canceled("Training was canceled before the first epoch finished: no checkpoint was written.") \
+            if canceled else InputError("No epoch improved the validation mIoU: the validation tiles hold no label.")
+
+    best = load_checkpoint(paths["best.pt"])
+    model.load_state_dict(best["model_state"])
+    cm, _, _ = _confusion(model, eval_loaders["test"], device, loss_fn)
+    cm = _all_reduce(cm.ravel().astype(np.float64), dist_info).reshape(NUM_CLASSES, NUM_CLASSES).astype(np.int64)
+    test = metrics_from_confusion(cm)
+    names = [c.name for c in card.classes]
+    test_dict = test.to_dict(names)
+    test_name = "test" if len(split.test) else "validation"
+    result = TrainResult(str(paths["best.pt"]), str(paths["last.pt"]), None, str(paths["metrics.csv"]),
+                         str(paths["curves.png"]), str(paths["confusion.png"]), state["best_epoch"], state["epoch"],
+                         dict(state["best_val"]), test_dict, stopped_early, canceled, history)
+    if dist_info.main:
+        card.metrics = {**{k: round(float(v), 4) for k, v in state["best_val"].items()},
+                        **{f"{test_name}_{k}": round(float(v), 4) for k, v in test.summary().items()
+                           if np.isfinite(v)}, "best_epoch": state["best_epoch"]}
+        (paths["test_metrics.json"]).write_text(json.dumps({"split": test_name, **test_dict}, indent=1))
+        plot_training_curves(history, paths["curves.png"])
+        plot_confusion_matrix(cm, names, paths["confusion.png"],
+                              f"{config.model}: {test_name} split, mIoU {test.miou:.3f}, OA {test.oa:.3f}")
+        if config.export:
+            from .export import export_onnx
+
+            model.cpu()
+            export_onnx(model, onnx_path, card)
+            result.onnx = str(onnx_path)
+    if dist_info.world_size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    progress.set_progress(100.0)
+    return result

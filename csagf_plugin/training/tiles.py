@@ -1,0 +1,250 @@
+"""Training tiles: VHR windows by sliding window, NTL warped onto each tile's grid, labels; kept in memory or npz.
+
+NTL goes through core.raster.ntl_on_grid, the same function inference uses, and is stored as radiance (NaN where
+the NTL raster has no data): normalisation happens later through core.model_card.normalise_ntl, as at inference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import rasterio
+from rasterio.crs import CRS
+from rasterio.enums import ColorInterp
+from rasterio.warp import transform as warp_transform
+from rasterio.windows import Window
+
+from ..core.errors import Canceled, InputError
+from ..core.progress import Progress, SilentProgress
+from ..core.raster import check_overlap, ntl_on_grid, open_raster
+from .labels import ClassMapping, labels_on_grid
+
+Warn = Callable[[str], None]
+
+
+def _no_warn(message: str) -> None:
+    pass
+
+
+@dataclass
+class SceneSource:
+    """One VHR raster and the labels that go with it."""
+
+    vhr: str  # path of the VHR raster
+    labels: str  # label raster of class ids, or a polygon layer (GPKG, Shapefile, OSM .pbf, ...)
+    layer: str | None = None  # layer name inside a multi-layer vector source (OSM: "multipolygons" by default)
+    class_field: str | None = None  # field holding the class; with no mapping it must hold class ids 1..7
+
+
+@dataclass
+class PrepareConfig:
+    """What to cut into training tiles and how."""
+
+    scenes: list[SceneSource]  # one or more VHR rasters, each with its own label source
+    ntl: str  # night-light raster (any CRS and grid; warped onto each tile)
+    mapping: str | None = None  # CSV/JSON class mapping; None: the default OSM mapping for vector labels
+    vhr_bands: list[int] | None = None  # 1-based VHR bands to use, in order; None: RGB (first three, alpha skipped)
+    tile_size: int = 256  # tile edge in pixels
+    stride: int = 256  # step of the sliding window in pixels (< tile_size gives overlapping tiles)
+    min_labelled: float = 0.1  # tiles with a smaller share of labelled pixels are dropped
+    output: str | None = None  # .npz path to write the tile store to; None keeps it in memory only
+
+    def __post_init__(self) -> None:
+        if not self.scenes:
+            raise InputError("Give at least one VHR raster with its labels.")
+        if self.tile_size < 64 or self.tile_size % 32:
+            raise InputError(f"Tile size {self.tile_size} must be a multiple of 32 and at least 64 (paper: 256).")
+        if not 0 < self.stride <= self.tile_size:
+            raise InputError(f"Stride {self.stride} must be between 1 and the tile size {self.tile_size}.")
+        if not 0 <= self.min_labelled <= 1:
+            raise InputError(f"Minimum labelled share {self.min_labelled} must be between 0 and 1.")
+
+
+@dataclass
+class TileStore:
+    """Tiles ready for training: arrays plus what the model card needs to know about them."""
+
+    vhr: np.ndarray  # [N, B, T, T] VHR digital numbers in the source dtype
+    ntl: np.ndarray  # [N, Bn, T, T] float32 radiance on the tile grid, NaN where the NTL raster has no data
+    labels: np.ndarray  # [N, T, T] uint8 class ids, 0 = ignore
+    scene: np.ndarray  # [N] index into `scenes`
+    origin: np.ndarray  # [N, 2] (row, col) of each tile's top-left pixel in its scene
+    scenes: list[str] = field(default_factory=list)  # VHR path of each scene
+    vhr_dtype: str = "uint8"  # source dtype of the VHR (selects the scale in the model card)
+    vhr_band_names: list[str] = field(default_factory=lambda: ["red", "green", "blue"])
+    ntl_band_names: list[str] = field(default_factory=lambda: ["radiance"])
+    vhr_pixel_size_m: float = 1.0  # ground pixel size of the VHR
+    ntl_pixel_size_m: float = 500.0  # ground pixel size of the NTL
+    description: str = ""  # what the tiles were made from, for the model card
+
+    @property
+    def num_tiles(self) -> int:
+        """Number of tiles."""
+        return int(self.labels.shape[0])
+
+    @property
+    def tile_size(self) -> int:
+        """Tile edge in pixels."""
+        return int(self.labels.shape[-1])
+
+    def class_pixel_counts(self, indices: np.ndarray | None = None, num_classes: int = 7) -> np.ndarray:
+        """Labelled pixels per class id 1..num_classes (index k = class k+1) over the chosen tiles."""
+        labels = self.labels if indices is None else self.labels[indices]
+        return np.bincount(labels.ravel(), minlength=num_classes + 1)[1:num_classes + 1].astype(np.int64)
+
+    def meta(self) -> dict:
+        """Plain metadata (everything but the arrays)."""
+        skip = {"vhr", "ntl", "labels", "scene", "origin"}
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write the store as one .npz (arrays + JSON metadata) atomically; returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, vhr=self.vhr, ntl=self.ntl, labels=self.labels, scene=self.scene, origin=self.origin,
+                     meta=np.array(json.dumps(self.meta())))
+        os.replace(tmp, path)
+        return str(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "TileStore":
+        """Read a store written by save()."""
+        if not os.path.isfile(path):
+            raise InputError(f"Tile store {path} does not exist: run prepare first or give the right path.")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                return cls(vhr=data["vhr"], ntl=data["ntl"], labels=data["labels"], scene=data["scene"],
+                           origin=data["origin"], **meta)
+        except (KeyError, ValueError, OSError) as exc:
+            raise InputError(f"{path} is not a CSAGF tile store ({exc}); make one with the prepare command.") from exc
+
+
+def window_starts(size: int, tile: int, stride: int) -> list[int]:
+    """Top/left offsets of a sliding window covering `size` pixels; the last window is snapped to the edge."""
+    if size < tile:
+        return []
+    starts = list(range(0, size - tile + 1, stride))
+    if starts[-1] != size - tile:
+        starts.append(size - tile)
+    return starts
+
+
+def ground_pixel_size_m(crs: CRS, transform: rasterio.Affine, width: int, height: int) -> float:
+    """Ground size in metres of one pixel (x direction) at the raster's centre, for any CRS."""
+    cx, cy = transform * (width / 2, height / 2)
+    px, _ = transform * (width / 2 + 1, height / 2)
+    (lon0, lon1), (lat0, lat1) = warp_transform(crs, "EPSG:4326", [cx, px], [cy, cy])
+    lat = math.radians((lat0 + lat1) / 2)
+    dx = math.radians(lon1 - lon0) * math.cos(lat) * 6371008.8
+    dy = math.radians(lat1 - lat0) * 6371008.8
+    return float(math.hypot(dx, dy))
+
+
+def default_vhr_bands(src: rasterio.DatasetReader) -> list[int]:
+    """RGB bands of a VHR raster: the first three that are not alpha (all bands when fewer than three)."""
+    bands = [i + 1 for i, ci in enumerate(src.colorinterp) if ci != ColorInterp.alpha]
+    return bands[:3] if len(bands) >= 3 else bands
+
+
+def _band_names(src: rasterio.DatasetReader, bands: list[int]) -> list[str]:
+    names = []
+    for b in bands:
+        ci = src.colorinterp[b - 1]
+        names.append(src.descriptions[b - 1] or (ci.name if ci not in (ColorInterp.undefined, ColorInterp.gray)
+                                                  else f"band{b}"))
+    return names
+
+
+def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn: Warn = _no_warn) -> TileStore:
+    """Cut every scene into tiles with NTL and labels, drop barely labelled tiles, optionally save as npz."""
+    progress = progress or SilentProgress()
+    mapping = ClassMapping.from_file(config.mapping) if config.mapping else None
+    T = config.tile_size
+    vhr_tiles, ntl_tiles, label_tiles, scene_ids, origins = [], [], [], [], []
+    dtypes, band_counts, band_names, vhr_sizes, ntl_sizes = set(), set(), None, [], []
+    ntl_missing_px, ntl_missing_tiles, labelled_total = 0, 0, 0
+    with open_raster(config.ntl, "NTL") as ntl:
+        ntl_bands = list(range(1, ntl.count + 1))
+        ntl_names = [ntl.descriptions[b - 1] or ("radiance" if ntl.count == 1 else f"ntl{b}") for b in ntl_bands]
+        for s, scene in enumerate(config.scenes):
+            with open_raster(scene.vhr, "VHR") as vhr:
+                check_overlap(vhr, ntl, "NTL")
+                bands = config.vhr_bands or default_vhr_bands(vhr)
+                if max(bands) > vhr.count or min(bands) < 1:
+                    raise InputError(f"VHR raster {scene.vhr} has {vhr.count} bands; bands {bands} were asked for.")
+                dtypes.add(vhr.dtypes[bands[0] - 1])
+                band_counts.add(len(bands))
+                band_names = band_names or _band_names(vhr, bands)
+                vhr_sizes.append(ground_pixel_size_m(vhr.crs, vhr.transform, vhr.width, vhr.height))
+                ntl_sizes.append(ground_pixel_size_m(ntl.crs, ntl.transform, ntl.width, ntl.height))
+                if vhr.width < T or vhr.height < T:
+                    raise InputError(f"VHR raster {scene.vhr} ({vhr.width} x {vhr.height} px) is smaller than one "
+                                     f"tile ({T} px): choose a smaller tile size.")
+                labels = labels_on_grid(scene.labels, vhr.crs, vhr.transform, vhr.width, vhr.height, mapping,
+                                        scene.layer, scene.class_field, warn)
+                valid = vhr.dataset_mask() > 0
+                labels[~valid] = 0
+                n_labelled = int(np.count_nonzero(labels))
+                labelled_total += n_labelled
+                if n_labelled == 0:
+                    warn(f"No labelled pixel on VHR raster {scene.vhr}: its labels {scene.labels} map to no class "
+                         "there; the scene gives no tiles.")
+                rows, cols = window_starts(vhr.height, T, config.stride), window_starts(vhr.width, T, config.stride)
+                for i, r in enumerate(rows):
+                    for c in cols:
+                        lab = labels[r:r + T, c:c + T]
+                        if np.count_nonzero(lab) < config.min_labelled * T * T or not lab.any():
+                            continue
+                        window = Window(c, r, T, T)
+                        vhr_tiles.append(vhr.read(bands, window=window))
+                        tile_ntl = ntl_on_grid(ntl, vhr.crs, vhr.window_transform(window), T, T, ntl_bands)
+                        missing = int(np.count_nonzero(~np.isfinite(tile_ntl[0])))
+                        if missing:
+                            ntl_missing_px += missing
+                            ntl_missing_tiles += 1
+                        ntl_tiles.append(tile_ntl)
+                        label_tiles.append(lab.copy())
+                        scene_ids.append(s)
+                        origins.append((r, c))
+                    if progress.is_canceled():
+                        raise Canceled("Preparing training tiles was canceled.")
+                    progress.set_progress(100.0 * (s + (i + 1) / len(rows)) / len(config.scenes))
+    if len(dtypes) > 1 or len(band_counts) > 1:
+        raise InputError(f"The VHR rasters differ in data type {sorted(dtypes)} or band count {sorted(band_counts)}: "
+                         "use rasters of one sensor and product, or choose the same bands for all.")
+    if not label_tiles:
+        raise InputError(
+            f"No training tile: {labelled_total} labelled pixels in all, and each {T} x {T} tile needs at least "
+            f"{config.min_labelled:.0%} labelled ({int(config.min_labelled * T * T)} px). Add labels, choose a "
+            "smaller tile size, or lower the minimum labelled share.")
+    if ntl_missing_px:
+        warn(f"The NTL raster has no data under {ntl_missing_px} pixels of {ntl_missing_tiles} tiles; they are filled "
+             "with the model card's NTL fill value (radiance 0), exactly as at inference. Use an NTL raster that "
+             "covers the whole VHR area if that is wrong.")
+    if max(vhr_sizes) > 1.2 * min(vhr_sizes):
+        warn(f"The VHR rasters have different pixel sizes ({min(vhr_sizes):.2f} to {max(vhr_sizes):.2f} m): the "
+             "model card records their mean; resample them to one pixel size for a consistent model.")
+    store = TileStore(
+        vhr=np.stack(vhr_tiles), ntl=np.stack(ntl_tiles).astype(np.float32), labels=np.stack(label_tiles),
+        scene=np.asarray(scene_ids, dtype=np.int32), origin=np.asarray(origins, dtype=np.int32),
+        scenes=[os.fspath(sc.vhr) for sc in config.scenes], vhr_dtype=str(dtypes.pop()),
+        vhr_band_names=list(band_names or []), ntl_band_names=ntl_names,
+        vhr_pixel_size_m=round(float(np.mean(vhr_sizes)), 3), ntl_pixel_size_m=round(float(np.mean(ntl_sizes)), 1),
+        description=(f"{len(label_tiles)} tiles of {T} px from {len(config.scenes)} VHR raster(s) "
+                     f"({', '.join(Path(sc.vhr).name for sc in config.scenes[:5])}"
+                     f"{', ...' if len(config.scenes) > 5 else ''}), labels from "
+                     f"{', '.join(sorted({Path(sc.labels).name for sc in config.scenes})[:5])}, NTL "
+                     f"{Path(config.ntl).name}"))
+    if config.output:
+        store.save(config.output)
+    progress.set_progress(100.0)
+    return store
