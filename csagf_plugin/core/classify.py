@@ -26,7 +26,7 @@ from .model import LoadedModel, load_model
 from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
 from .progress import Progress, SilentProgress
 from .raster import check_overlap, ntl_on_grid, open_raster
-from .style import category_names_aux_xml, colormap
+from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileGrid
 
 BLOCK_SIZE = 256  # GeoTIFF block edge of the outputs
@@ -444,7 +444,7 @@ def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyRe
         writers["map"].write_colormap(1, colormap(card.classes))
         writers["map"].set_band_description(1, "functional_zone")
         writers["map"].update_tags(CSAGF_MODEL=card.name, CSAGF_VARIANT=card.variant,
-                                   CSAGF_CLASSES=json.dumps([[c.id, c.name, c.color] for c in card.classes]))
+                                   **{CLASSES_TAG: json.dumps([[c.id, c.name, c.color] for c in card.classes])})
         if "confidence" in writers:
             writers["confidence"].set_band_description(1, "confidence")
         if "gate" in writers:

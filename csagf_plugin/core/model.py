@@ -104,7 +104,7 @@ def load_model(path: str | os.PathLike, device: str = "auto", threads: int = 0,
     cuda_listed = CUDA in ort.get_available_providers()
     providers = [CUDA, CPU] if wants_cuda and cuda_listed else [CPU]
     if CUDA in providers:
-        ort.set_default_logger_severity(3)  # a CUDA provider that fails to load is reported below, not logged red
+        ort.set_default_logger_severity(4)  # a CUDA provider that fails to load is reported below, not logged
     try:
         session = ort.InferenceSession(path, sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors for a file that is not ONNX

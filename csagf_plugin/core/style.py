@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import xml.etree.ElementTree as ET
 from typing import Sequence
@@ -9,10 +10,11 @@ from typing import Sequence
 import numpy as np
 
 from .errors import InputError
-from .model_card import FunctionalClass
+from .model_card import FUNCTIONAL_CLASSES, FunctionalClass
 
 QGIS_VERSION = "3.22.0"
 NODATA_LABEL = "No data"
+CLASSES_TAG = "CSAGF_CLASSES"  # GeoTIFF tag where classify writes [[id, name, colour], ...]
 
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -95,13 +97,31 @@ def category_names_aux_xml(classes: Sequence[FunctionalClass]) -> str:
     return ET.tostring(pam, encoding="unicode") + "\n"
 
 
+def classes_of_map(map_path: str | os.PathLike) -> list[FunctionalClass]:
+    """The class table written into a map by classify (tag CSAGF_CLASSES), else the paper's seven classes."""
+    from .raster import open_raster
+
+    with open_raster(map_path, "Map") as src:
+        text = src.tags().get(CLASSES_TAG)
+    if not text:
+        return list(FUNCTIONAL_CLASSES)
+    try:
+        return [FunctionalClass(int(cid), str(name), str(color)) for cid, name, color in json.loads(text)]
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"Map {os.fspath(map_path)} has an unreadable {CLASSES_TAG} tag ({exc}): "
+                         "classify the scene again.") from exc
+
+
 def preview_png(vhr_path: str | os.PathLike, map_path: str | os.PathLike, png_path: str | os.PathLike,
-                classes: Sequence[FunctionalClass], max_pixels: int = 1000, title: str | None = None,
-                dpi: int = 100) -> str:
+                classes: Sequence[FunctionalClass] | None = None, max_pixels: int = 1000,
+                title: str | None = None, dpi: int = 100) -> str:
     """Draw the VHR image beside the functional-zone map with a legend into a PNG; return its path.
 
     Both rasters are read decimated to at most `max_pixels` on their long side, so a large scene stays cheap.
+    `classes` None takes the class table written into the map by classify.
     """
+    if classes is None:
+        classes = classes_of_map(map_path)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
