@@ -27,7 +27,11 @@ class FeedbackProgress:
 
 
 class CsagfAlgorithm(QgsProcessingAlgorithm):
-    """Base of the plugin's algorithms: subclasses implement `run` and never catch core errors themselves."""
+    """Base of the plugin's algorithms: subclasses implement `run_algorithm` and never catch core errors themselves.
+
+    The hook is not called `run`: QgsProcessingAlgorithm.run(parameters, context, feedback, configuration,
+    catchExceptions) is what processing.run and qgis_process call, and overriding it breaks them.
+    """
 
     def group(self) -> str:
         return ""
@@ -41,13 +45,13 @@ class CsagfAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters: dict, context, feedback) -> dict[str, Any]:  # noqa: N802
         progress = FeedbackProgress(feedback)
         try:
-            return self.run(parameters, context, feedback, progress)
+            return self.run_algorithm(parameters, context, feedback, progress)
         except Canceled:
             feedback.reportError("Canceled: no output was written.")
             return {}
         except CsagfError as exc:
             raise QgsProcessingException(str(exc)) from exc
 
-    def run(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
+    def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         """Turn parameters into one core call and return the outputs dict."""
         raise NotImplementedError

@@ -106,7 +106,7 @@ class ClassifyAlgorithm(CsagfAlgorithm):
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
 
-    def run(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
+    def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         from ..core.classify import ClassifyConfig, classify_scene
         from ..core.style import write_style_for_raster
 
