@@ -1,4 +1,8 @@
-"""Small seeded classified rasters for the accuracy tests, written into each test's tmp_path."""
+"""Small seeded classified rasters for the accuracy tests (written into a test's tmp_path, never committed).
+
+Not named conftest.py on purpose: tests elsewhere import the root conftest as `conftest`, and a second
+conftest module in this folder would shadow it. Test modules import the `class_map` fixture from here.
+"""
 
 from __future__ import annotations
 
