@@ -51,7 +51,7 @@ class PrepareConfig:
     mapping: str | None = None  # CSV/JSON class mapping; None: the default OSM mapping for vector labels
     vhr_bands: list[int] | None = None  # 1-based VHR bands to use, in order; None: RGB (first three, alpha skipped)
     tile_size: int = 256  # tile edge in pixels
-    stride: int = 256  # step of the sliding window in pixels (< tile_size gives overlapping tiles)
+    stride: int | None = None  # step of the sliding window in px (< tile_size overlaps tiles); None: tile_size
     min_labelled: float = 0.1  # tiles with a smaller share of labelled pixels are dropped
     output: str | None = None  # .npz path to write the tile store to; None keeps it in memory only
 
@@ -60,6 +60,8 @@ class PrepareConfig:
             raise InputError("Give at least one VHR raster with its labels.")
         if self.tile_size < 64 or self.tile_size % 32:
             raise InputError(f"Tile size {self.tile_size} must be a multiple of 32 and at least 64 (paper: 256).")
+        if self.stride is None:
+            self.stride = self.tile_size
         if not 0 < self.stride <= self.tile_size:
             raise InputError(f"Stride {self.stride} must be between 1 and the tile size {self.tile_size}.")
         if not 0 <= self.min_labelled <= 1:
