@@ -26,7 +26,11 @@ class CsagfProvider(QgsProcessingProvider):
         return QIcon(ICON)
 
     def loadAlgorithms(self) -> None:  # noqa: N802
+        from .accuracy_assessment import AccuracyAssessmentAlgorithm
         from .classify import ClassifyAlgorithm
+        from .random_points import RandomPointsAlgorithm
+        from .sample_reference import SampleReferenceAlgorithm
 
-        for algorithm in (ClassifyAlgorithm(),):
+        for algorithm in (ClassifyAlgorithm(), RandomPointsAlgorithm(), SampleReferenceAlgorithm(),
+                          AccuracyAssessmentAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -1,0 +1,226 @@
+"""csagf:accuracy_assessment: area-weighted accuracy and class areas of a map from labelled random points."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+from qgis.core import (
+    QgsFeatureRequest,
+    QgsPointXY,
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsProcessingUtils,
+)
+
+from .base import CsagfAlgorithm, FeedbackProgress
+from .legend import class_id_of, class_names, map_legend
+from .random_points import REF_CLASS
+
+
+class AccuracyAssessmentAlgorithm(CsagfAlgorithm):
+    """Estimate overall, user's and producer's accuracy and the area of each class from labelled points."""
+
+    MAP = "MAP"
+    POINTS = "POINTS"
+    MAP_FIELD = "MAP_FIELD"
+    REFERENCE_FIELD = "REFERENCE_FIELD"
+    STRATUM_FIELD = "STRATUM_FIELD"
+    STRATA = "STRATA"
+    CONFIDENCE = "CONFIDENCE"
+    TITLE = "TITLE"
+    OUTPUT_HTML = "OUTPUT_HTML"
+    OUTPUT_JSON = "OUTPUT_JSON"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    OVERALL_ACCURACY = "OVERALL_ACCURACY"
+    POINTS_USED = "POINTS_USED"
+
+    def name(self) -> str:
+        return "accuracy_assessment"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Accuracy assessment from random points"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return ("Builds the confusion matrix of a functional-zone map from points with a reference class (labelled "
+                "by visual interpretation or by csagf:sample_reference) and estimates, with confidence intervals, "
+                "the overall accuracy, each class's user's and producer's accuracy and its true area, weighting "
+                "each stratum by its mapped area (Olofsson et al. 2014; Stehman 2014 when the sample was stratified "
+                "by something other than the map classes). Points outside the map, on class 0 or no data, or "
+                "without a reference class are left out and counted in the report. Writes an HTML report with a "
+                "confusion-matrix heat map, a JSON file with every number and CSV tables.")
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802
+        self._add(QgsProcessingParameterRasterLayer(self.MAP, "Functional-zone map"),
+                  "The classified raster being assessed; its pixel counts give the mapped area of each class.")
+        self._add(QgsProcessingParameterFeatureSource(self.POINTS, "Labelled points",
+                                                      [QgsProcessing.TypeVectorPoint]),
+                  "Sample points with a reference class; any CRS (they are reprojected to the map's).")
+        self._add(QgsProcessingParameterField(self.REFERENCE_FIELD, "Reference class field", REF_CLASS,
+                                              self.POINTS),
+                  "Field with each point's true class (class id or class name); empty values are left out.")
+        self._add(QgsProcessingParameterField(self.MAP_FIELD, "Map class field (empty: read the map)",
+                                              None, self.POINTS, optional=True),
+                  "Field with the map class of each point. Leave empty to read the class under each point from the "
+                  "map raster, which is the safe choice.", advanced=True)
+        self._add(QgsProcessingParameterField(self.STRATUM_FIELD, "Stratum field (strata differ from map classes)",
+                                              None, self.POINTS, optional=True),
+                  "Field with the stratum of each point when the sample was stratified by something other than this "
+                  "map's classes (Stehman 2014). Needs the strata raster for the stratum sizes.", advanced=True)
+        self._add(QgsProcessingParameterRasterLayer(self.STRATA, "Strata raster (strata differ from map classes)",
+                                                    optional=True),
+                  "Raster of the strata the sample was drawn from (e.g. an older map); its pixel counts are the "
+                  "stratum sizes. Without a stratum field, each point's stratum is read from it.", advanced=True)
+        self._add(QgsProcessingParameterNumber(self.CONFIDENCE, "Confidence level (%)",
+                                               QgsProcessingParameterNumber.Double, 95.0, False, 50.0, 99.9),
+                  "Confidence level of every interval (normal approximation).")
+        self._add(QgsProcessingParameterString(self.TITLE, "Report title", optional=True),
+                  "Title of the HTML report; empty: 'Accuracy assessment of <map>'.", advanced=True)
+        self._add(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, "HTML report", "HTML files (*.html)"),
+                  "The report: tables of accuracies and areas with confidence intervals and a heat map.")
+        self._add(QgsProcessingParameterFileDestination(self.OUTPUT_JSON, "JSON with every number",
+                                                        "JSON files (*.json)", optional=True, createByDefault=True),
+                  "Every number of the assessment, machine-readable.")
+        self._add(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Folder for CSV tables and heat map",
+                                                          optional=True, createByDefault=True),
+                  "accuracy_confusion_counts.csv, accuracy_area_proportions.csv, accuracy_per_class.csv and "
+                  "accuracy_confusion.png.")
+        self.addOutput(QgsProcessingOutputNumber(self.OVERALL_ACCURACY, "Overall accuracy (area-weighted)"))
+        self.addOutput(QgsProcessingOutputNumber(self.POINTS_USED, "Points used"))
+
+    def _add(self, parameter: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False) -> None:
+        parameter.setHelp(help_text)
+        if advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(parameter)
+
+    def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
+        from ..core.accuracy.estimators import assess_points
+        from ..core.accuracy.report import assessment_report
+        from ..core.accuracy.sampling import classes_at_points, summarise_map
+
+        layer = self.parameterAsRasterLayer(parameters, self.MAP, context)
+        points = self.parameterAsSource(parameters, self.POINTS, context)
+        if points is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.POINTS))
+        legend = map_legend(layer)
+        names = class_names(legend)
+        fields = {key: self.parameterAsString(parameters, key, context) or ""
+                  for key in (self.REFERENCE_FIELD, self.MAP_FIELD, self.STRATUM_FIELD)}
+        for key, field in fields.items():
+            if field and points.fields().indexOf(field) < 0:
+                raise QgsProcessingException(f"The point layer has no field '{field}' ({key}): pick one of "
+                                             f"{points.fields().names()}.")
+        if not fields[self.REFERENCE_FIELD]:
+            raise QgsProcessingException("Pick the field that holds the reference classes (REFERENCE_FIELD).")
+
+        summary = summarise_map(layer.source(), progress=progress)
+        x, y, reference, map_field, stratum_field, unreadable = self._read_points(points, layer.crs(), fields,
+                                                                                 names, context)
+        if not x:
+            raise QgsProcessingException("The point layer has no points with a geometry: create points with "
+                                         "csagf:random_points, label them, then run the assessment.")
+        if unreadable:
+            feedback.pushWarning(f"{unreadable} reference values are neither class ids nor class names of the map's "
+                                 f"legend ({', '.join(names.values())}): those points are left out.")
+        map_class = [int(c) for c in classes_at_points(layer.source(), x, y)]  # -1 outside the map
+        if fields[self.MAP_FIELD]:
+            differ = sum(1 for raster, field in zip(map_class, map_field) if raster >= 0 and field != raster)
+            if differ:
+                feedback.pushWarning(f"{differ} points carry a {fields[self.MAP_FIELD]} that differs from the map "
+                                     "under them: was the map changed after the points were drawn?")
+            map_class = [field if raster >= 0 else raster for raster, field in zip(map_class, map_field)]
+
+        stratum, stratum_pixels = self._strata(parameters, context, x, y, summary.crs_wkt, stratum_field,
+                                               bool(fields[self.STRATUM_FIELD]))
+        assessment = assess_points(
+            map_class, reference, summary.class_pixels, summary.pixel_area, summary.area_unit,
+            stratum=stratum, stratum_pixels=stratum_pixels,
+            confidence=self.parameterAsDouble(parameters, self.CONFIDENCE, context) / 100.0,
+            map_nodata=summary.nodata)
+        assessment.warnings = summary.warnings + assessment.warnings
+
+        html_path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
+        json_path = self.parameterAsFileOutput(parameters, self.OUTPUT_JSON, context)
+        folder = (self.parameterAsFileOutput(parameters, self.OUTPUT_FOLDER, context)
+                  or QgsProcessingUtils.generateTempFilename("accuracy_tables"))
+        title = (self.parameterAsString(parameters, self.TITLE, context)
+                 or f"Accuracy assessment of {layer.name()}")
+        files = assessment_report(assessment, folder, classes=legend, title=title)
+        _move(files.html, html_path)
+        if json_path:
+            shutil.copyfile(files.json, json_path)
+
+        for warning in assessment.warnings:
+            feedback.pushWarning(warning)
+        oa = assessment.overall_accuracy
+        feedback.pushInfo(f"Overall accuracy {oa.value:.3f} ± {oa.half_width:.3f} from {assessment.n_used} of "
+                          f"{assessment.n_points} points; report: {html_path}")
+        outputs: dict[str, Any] = {self.OUTPUT_HTML: html_path, self.OUTPUT_FOLDER: folder,
+                                   self.OVERALL_ACCURACY: oa.value, self.POINTS_USED: assessment.n_used}
+        if json_path:
+            outputs[self.OUTPUT_JSON] = json_path
+        return outputs
+
+    def _read_points(self, points, map_crs, fields: dict[str, str], names: dict[int, str], context):
+        """Coordinates in the map's CRS and the reference, map-field and stratum values of every point."""
+        request = QgsFeatureRequest().setDestinationCrs(map_crs, context.transformContext())
+        x: list[float] = []
+        y: list[float] = []
+        reference: list[int | None] = []
+        map_field: list[int | None] = []
+        stratum: list[int | None] = []
+        unreadable = 0
+        for feature in points.getFeatures(request):
+            if not feature.hasGeometry():
+                continue
+            point = QgsPointXY(feature.geometry().vertexAt(0))
+            x.append(point.x())
+            y.append(point.y())
+            raw = feature[fields[self.REFERENCE_FIELD]]
+            reference.append(class_id_of(raw, names))
+            if reference[-1] is None and _is_text(raw):
+                unreadable += 1
+            map_field.append(class_id_of(feature[fields[self.MAP_FIELD]], names) if fields[self.MAP_FIELD]
+                             else None)
+            stratum.append(class_id_of(feature[fields[self.STRATUM_FIELD]]) if fields[self.STRATUM_FIELD]
+                           else None)
+        return x, y, reference, map_field, stratum, unreadable
+
+    def _strata(self, parameters: dict, context, x: list[float], y: list[float], map_crs_wkt: str,
+                stratum_field: list[int | None], has_stratum_field: bool):
+        """Per-point strata and stratum sizes (Stehman 2014), or (None, None) when the map classes are the strata."""
+        from ..core.accuracy.sampling import classes_at_points, summarise_map
+
+        strata = self.parameterAsRasterLayer(parameters, self.STRATA, context)
+        if strata is None:
+            if has_stratum_field:
+                raise QgsProcessingException("A stratum field needs the strata raster (STRATA) that gives the size "
+                                             "of each stratum; or leave the stratum field empty.")
+            return None, None
+        sizes = summarise_map(strata.source()).class_pixels
+        if has_stratum_field:
+            return stratum_field, sizes
+        return [int(h) for h in classes_at_points(strata.source(), x, y, map_crs_wkt)], sizes
+
+
+def _is_text(value: Any) -> bool:
+    """True for a non-empty string attribute (a value someone typed, as opposed to NULL)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _move(source: str, destination: str) -> None:
+    """Move a written file to where the user asked for it (across file systems too)."""
+    if os.path.abspath(source) != os.path.abspath(destination):
+        os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
+        shutil.move(source, destination)

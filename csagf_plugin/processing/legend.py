@@ -1,0 +1,91 @@
+"""The legend of a functional-zone map layer: class ids, names and colours, as the user sees them in QGIS.
+
+Read in this order, per class: the layer's paletted renderer (what the Layers panel shows), then the raster's
+GDAL category names and colour table, then the default FUNCTIONAL_CLASSES of the model card.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from qgis.core import QgsPalettedRasterRenderer, QgsRasterLayer
+
+from ..core.model_card import FUNCTIONAL_CLASSES, FunctionalClass
+
+DEFAULT_COLOR = "#bdbdbd"
+
+
+def _gdal_categories(source: str, band: int) -> tuple[dict[int, str], dict[int, str]]:
+    """Category names and colour-table colours of a GDAL raster band (empty dicts when it has none)."""
+    try:
+        from osgeo import gdal
+    except ImportError:
+        return {}, {}
+    dataset = gdal.Open(source) if source else None
+    if dataset is None or band > dataset.RasterCount:
+        return {}, {}
+    raster_band = dataset.GetRasterBand(band)
+    names = {value: name.strip() for value, name in enumerate(raster_band.GetCategoryNames() or []) if name.strip()}
+    colors: dict[int, str] = {}
+    table = raster_band.GetColorTable()
+    if table is not None:
+        for value in range(table.GetCount()):
+            red, green, blue = table.GetColorEntry(value)[:3]
+            colors[value] = f"#{red:02x}{green:02x}{blue:02x}"
+    return names, colors
+
+
+def _renderer_classes(layer: QgsRasterLayer) -> dict[int, tuple[str, str]]:
+    """{value: (label, colour)} of a paletted renderer; labels equal to the bare value count as no label."""
+    renderer = layer.renderer()
+    if not isinstance(renderer, QgsPalettedRasterRenderer):
+        return {}
+    classes = {}
+    for entry in renderer.classes():
+        value = int(entry.value)
+        label = entry.label.strip()
+        classes[value] = ("" if label == str(value) else label, entry.color.name())
+    return classes
+
+
+def map_legend(layer: QgsRasterLayer, band: int = 1) -> list[FunctionalClass]:
+    """Classes of a functional-zone map layer (class 0 left out), sorted by id."""
+    defaults = {c.id: c for c in FUNCTIONAL_CLASSES}
+    rendered = _renderer_classes(layer)
+    names, colors = _gdal_categories(layer.source(), band)
+    if rendered:
+        ids = set(rendered)
+    elif names:
+        ids = set(names)
+    else:
+        ids = set(defaults)
+    legend = []
+    for value in sorted(ids - {0}):
+        label, color = rendered.get(value, ("", ""))
+        default = defaults.get(value)
+        name = label or names.get(value) or (default.name if default else f"Class {value}")
+        color = color or colors.get(value) or (default.color if default else DEFAULT_COLOR)
+        legend.append(FunctionalClass(value, name, color))
+    return legend
+
+
+def class_names(legend: list[FunctionalClass]) -> dict[int, str]:
+    """{class id: name} of a legend."""
+    return {c.id: c.name for c in legend}
+
+
+def class_id_of(value: Any, names: dict[int, str] | None = None) -> int | None:
+    """An attribute as a class id: an integer (or integer text) or a class name of `names` (default: the
+    FUNCTIONAL_CLASSES), compared without case; None for NULL, NaN and anything else."""
+    if value is None or (hasattr(value, "isNull") and value.isNull()):  # QVariant NULL
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        by_name = {name.casefold(): class_id for class_id, name in
+                   (names or {c.id: c.name for c in FUNCTIONAL_CLASSES}).items()}
+        return by_name.get(str(value).strip().casefold())
+    return int(number) if number.is_integer() else None
