@@ -406,7 +406,7 @@ def assess_points(map_class: Sequence[int] | np.ndarray, ref_class: Sequence[Any
     `mapped_pixels`: pixels of each map class (e.g. `class_pixel_counts(map_path)`), the strata weights.
     `stratum` with `stratum_pixels`: per-point stratum label and stratum sizes in pixels when the sample was
     stratified by something other than the map classes (Stehman 2014); without them the map classes are the
-    strata (Olofsson et al. 2014).
+    strata (Olofsson et al. 2014), which for a simple random or systematic sample is the post-stratified estimator.
     """
     n_points = len(map_class)
     m, m_ok = _labels(map_class, n_points, "map class")

@@ -123,6 +123,19 @@ def _check_band(src: rasterio.DatasetReader, band: int) -> None:
         raise InputError(f"map raster {src.name} has {src.count} band(s); band {band} does not exist.")
 
 
+class _Part:
+    """The part [start, start + span] percent of a caller's progress, for one pass of several."""
+
+    def __init__(self, progress: Progress, start: float, span: float) -> None:
+        self.progress, self.start, self.span = progress, start, span
+
+    def set_progress(self, percent: float) -> None:
+        self.progress.set_progress(self.start + self.span * percent / 100.0)
+
+    def is_canceled(self) -> bool:
+        return self.progress.is_canceled()
+
+
 def _step(progress: Progress, done: float, total: float) -> None:
     """Report progress and stop on cancel."""
     if progress.is_canceled():
@@ -375,8 +388,7 @@ def _random_design(map_path: str | os.PathLike, requested: dict[int, int], pixel
         accepted.sort(key=lambda t: (t[1], t[2]))
         rows = np.asarray([t[1] for t in accepted], dtype=np.int64)
         cols = np.asarray([t[2] for t in accepted], dtype=np.int64)
-        xs, ys = (np.asarray(v, dtype=np.float64) for v in rasterio.transform.xy(transform, rows, cols)) \
-            if rows.size else (np.empty(0), np.empty(0))
+        xs, ys = _pixel_centres(transform, rows, cols)
         map_class = _values_at(src, band, rows, cols)
         crs_wkt = src.crs.to_wkt()
     warnings = []
@@ -388,6 +400,12 @@ def _random_design(map_path: str | os.PathLike, requested: dict[int, int], pixel
     progress.set_progress(100.0)
     return SamplePoints(x=xs, y=ys, row=rows, col=cols, map_class=map_class, crs_wkt=crs_wkt, design=design,
                         seed=seed, requested=dict(requested), min_distance=float(min_distance), warnings=warnings)
+
+
+def _pixel_centres(transform: rasterio.Affine, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map coordinates of the centres of pixels (rows, cols)."""
+    cx, cy = cols.astype(np.float64) + 0.5, rows.astype(np.float64) + 0.5
+    return (transform.c + cx * transform.a + cy * transform.b, transform.f + cx * transform.d + cy * transform.e)
 
 
 def _values_at(src: rasterio.DatasetReader, band: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -411,13 +429,14 @@ def simple_random(map_path: str | os.PathLike, n: int, min_distance: float = 0.0
     """Simple random sample of n classified pixels (without replacement), at pixel centres."""
     if n is None or n < 1:
         raise InputError(f"give the number of points n (>= 1), got {n}.")
-    summary = summarise_map(map_path, band)
+    progress = progress or SilentProgress()
+    summary = summarise_map(map_path, band, _Part(progress, 0.0, 30.0))
     total = summary.classified_pixels
     if total == 0:
         raise InputError(f"map {map_path} has no classified pixel (all 0 or nodata): nothing to sample.")
     requested = {ALL_CLASSES: min(int(n), total)}
     points = _random_design(map_path, requested, {ALL_CLASSES: total}, False, SIMPLE_RANDOM, min_distance,
-                            _resolve_seed(seed), band, progress or SilentProgress())
+                            _resolve_seed(seed), band, _Part(progress, 30.0, 70.0))
     if n > total:
         points.warnings.insert(0, f"asked for {n} points but the map has only {total} classified pixels.")
     return points
@@ -428,10 +447,11 @@ def stratified_random(map_path: str | os.PathLike, n: int | None = None, allocat
                       min_distance: float = 0.0, seed: int | None = None, band: int = 1,
                       progress: Progress | None = None) -> SamplePoints:
     """Stratified random sample with the map classes as strata; see `allocate` for the allocations."""
-    summary = summarise_map(map_path, band)
+    progress = progress or SilentProgress()
+    summary = summarise_map(map_path, band, _Part(progress, 0.0, 30.0))
     requested = allocate(summary.class_pixels, n, allocation, n_per_class, min_per_class)
     return _random_design(map_path, requested, summary.class_pixels, True, STRATIFIED_RANDOM, min_distance,
-                          _resolve_seed(seed), band, progress or SilentProgress())
+                          _resolve_seed(seed), band, _Part(progress, 30.0, 70.0))
 
 
 def systematic(map_path: str | os.PathLike, n: int | None = None, spacing: float | None = None,
@@ -445,7 +465,8 @@ def systematic(map_path: str | os.PathLike, n: int | None = None, spacing: float
     seed = _resolve_seed(seed)
     rng = np.random.default_rng(seed)
     progress = progress or SilentProgress()
-    summary = summarise_map(map_path, band)
+    summary = summarise_map(map_path, band, _Part(progress, 0.0, 50.0))
+    progress = _Part(progress, 50.0, 50.0)
     if summary.classified_pixels == 0:
         raise InputError(f"map {map_path} has no classified pixel (all 0 or nodata): nothing to sample.")
     with open_raster(map_path, "map") as src:
@@ -484,8 +505,7 @@ def systematic(map_path: str | os.PathLike, n: int | None = None, spacing: float
     rows = np.concatenate(rows_out) if rows_out else np.empty(0, dtype=np.int64)
     cols = np.concatenate(cols_out) if cols_out else np.empty(0, dtype=np.int64)
     map_class = np.concatenate(classes_out) if classes_out else np.empty(0, dtype=np.int64)
-    xs = transform.c + (cols + 0.5) * transform.a + (rows + 0.5) * transform.b
-    ys = transform.f + (cols + 0.5) * transform.d + (rows + 0.5) * transform.e
+    xs, ys = _pixel_centres(transform, rows, cols)
     warnings = []
     if rows.size == 0:
         warnings.append("no grid node fell on a classified pixel: use a smaller spacing (more points).")

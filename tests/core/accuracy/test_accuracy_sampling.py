@@ -20,7 +20,7 @@ from csagf_plugin.core.accuracy.sampling import (
     sample_size_for_oa,
     summarise_map,
 )
-from csagf_plugin.core.errors import InputError
+from csagf_plugin.core.errors import Canceled, InputError
 
 
 @pytest.fixture(autouse=True)
@@ -204,3 +204,38 @@ def test_classes_at_points(class_map) -> None:
         lon, lat = rasterio.warp.transform(src.crs, "EPSG:4326", x.tolist(), y.tolist())
     wgs84 = rasterio.crs.CRS.from_epsg(4326).to_wkt()
     assert classes_at_points(path, lon, lat, wgs84).tolist() == expect.tolist()
+
+
+class CancelAfter:
+    """A Progress that asks to stop after a number of progress reports."""
+
+    def __init__(self, reports: int) -> None:
+        self.left = reports
+        self.percents: list[float] = []
+
+    def set_progress(self, percent: float) -> None:
+        self.percents.append(percent)
+        self.left -= 1
+
+    def is_canceled(self) -> bool:
+        return self.left <= 0
+
+
+def test_progress_and_cancel(class_map) -> None:
+    path, _ = class_map
+    for design in ("stratified_random", "systematic"):
+        progress = CancelAfter(10_000)
+        sample_points(path, design, n=10, seed=0, progress=progress)
+        assert progress.percents == sorted(progress.percents)  # one rising bar over both passes
+        assert progress.percents[0] >= 0 and progress.percents[-1] == pytest.approx(100)
+    with pytest.raises(Canceled):
+        sample_points(path, "simple_random", n=10, seed=0, progress=CancelAfter(1))
+
+
+def test_float_map_with_fractions_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "float.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs="EPSG:32651",
+                       transform=rasterio.transform.from_origin(0, 40, 10, 10)) as dst:
+        dst.write(np.full((1, 4, 4), 1.5, dtype=np.float32))
+    with pytest.raises(InputError, match="non-integer values"):
+        class_pixel_counts(path)
