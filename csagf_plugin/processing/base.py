@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingFeedback
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingParameterDefinition,
+)
 
 from ..core.errors import Canceled, CsagfError
 
@@ -41,6 +46,13 @@ class CsagfAlgorithm(QgsProcessingAlgorithm):
 
     def createInstance(self):  # noqa: N802
         return type(self)()
+
+    def _add(self, parameter: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False) -> None:
+        """Add a parameter with its help text, flagged advanced for the tuning ones."""
+        parameter.setHelp(help_text)
+        if advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(parameter)
 
     def processAlgorithm(self, parameters: dict, context, feedback) -> dict[str, Any]:  # noqa: N802
         progress = FeedbackProgress(feedback)

@@ -8,7 +8,6 @@ from typing import Any
 from qgis.core import (
     QgsProcessing,
     QgsProcessingLayerPostProcessorInterface,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
@@ -99,12 +98,6 @@ class ClassifyAlgorithm(CsagfAlgorithm):
                                                           optional=True, createByDefault=False),
                   "Optional float32 raster of the gated-fusion weight G: near 1 where the VHR drove the decision, "
                   "near 0 where night light did. Only full CSAGFNet models have it.")
-
-    def _add(self, parameter: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False) -> None:
-        parameter.setHelp(help_text)
-        if advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(parameter)
 
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         from ..core.classify import ClassifyConfig, classify_scene
