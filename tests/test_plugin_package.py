@@ -5,8 +5,9 @@ from __future__ import annotations
 import configparser
 import subprocess
 import zipfile
+from pathlib import Path
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_metadata_declares_processing_provider_and_qgis_version():
