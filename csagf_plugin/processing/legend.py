@@ -1,7 +1,8 @@
 """The legend of a functional-zone map layer: class ids, names and colours, as the user sees them in QGIS.
 
 Read in this order, per class: the layer's paletted renderer (what the Layers panel shows), then the raster's
-GDAL category names and colour table, then the default FUNCTIONAL_CLASSES of the model card.
+GDAL category names and colour table, then the default FUNCTIONAL_CLASSES of the model card. The classes are
+those with a name (renderer label or category name); without any name, the default class ids.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def map_legend(layer: QgsRasterLayer, band: int = 1) -> list[FunctionalClass]:
     defaults = {c.id: c for c in FUNCTIONAL_CLASSES}
     rendered = _renderer_classes(layer)
     names, colors = _gdal_categories(layer.source(), band)
-    if rendered:
-        ids = set(rendered)
-    elif names:
-        ids = set(names)
+    # A colour table often has 256 entries: the classes are the named ones, else the default ids it colours.
+    named = {value for value, (label, _color) in rendered.items() if label} | set(names)
+    if named:
+        ids = named
+    elif rendered:
+        ids = (set(rendered) & set(defaults)) or set(rendered)
     else:
         ids = set(defaults)
     legend = []
