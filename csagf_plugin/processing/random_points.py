@@ -13,7 +13,6 @@ from qgis.core import (
     QgsPointXY,
     QgsProcessing,
     QgsProcessingException,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterDistance,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
@@ -121,12 +120,6 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
                   "The same seed and inputs give the same points.", advanced=True)
         self._add(QgsProcessingParameterFeatureSink(self.OUTPUT, "Sample points", QgsProcessing.TypeVectorPoint),
                   "Points in the map's CRS with point_id, map_class, map_name and an empty ref_class.")
-
-    def _add(self, parameter: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False) -> None:
-        parameter.setHelp(help_text)
-        if advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(parameter)
 
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         from ..core.accuracy.sampling import ALLOCATIONS, DESIGNS, STRATIFIED_RANDOM, sample_points

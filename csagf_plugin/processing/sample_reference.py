@@ -63,10 +63,6 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
                                                     QgsProcessing.TypeVectorPoint),
                   "The input points with ref_class filled.")
 
-    def _add(self, parameter, help_text: str) -> None:
-        parameter.setHelp(help_text)
-        self.addParameter(parameter)
-
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         points = self.parameterAsSource(parameters, self.POINTS, context)
         if points is None:
