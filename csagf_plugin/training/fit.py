@@ -315,7 +315,8 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = _n
 
     def meta(val: dict[str, float]) -> dict:
         return {"card": card.to_json(), "train_state": state, "scheduler_state": scheduler.state_dict(),
-                "config": {k: v for k, v in asdict(config).items() if k != "data"}, "val_metrics": val}
+                "config": {k: v for k, v in asdict(config).items() if k != "data"}, "val_metrics": val,
+                "world_size": dist_info.world_size}
 
     history: list[dict[str, float]] = state["history"]
     stopped_early = canceled = False
