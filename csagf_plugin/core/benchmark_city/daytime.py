@@ -418,6 +418,10 @@ def render_window(city: L.CityLayout, row0: int, col0: int, height: int, width: 
         idx = np.flatnonzero(block & (g.style == style))
         if idx.size:
             paint(c, idx)
+    # Concrete or earth rims along canals and rivers where blocks reach the water.
+    rim = np.flatnonzero(block & (g.water_edge >= 0) & (g.water_edge < 1.5))
+    c.paint(rim, CONCRETE * 0.9, grain=0.05)
+    c.height[rim] = 0.0
     _banks(c, np.flatnonzero(g.surface == L.SURF_BANK))
     _water(c, np.flatnonzero(g.surface == L.SURF_WATER))
     _roads(c, np.flatnonzero(g.surface == L.SURF_ROAD))

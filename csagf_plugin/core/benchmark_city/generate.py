@@ -120,7 +120,7 @@ def generate_city(out_dir: str | os.PathLike, size_px: int = 2048, seed: int = 0
     radius = misregistration_ntl_px * np.sqrt(rng.random())
     angle = rng.uniform(0, 2 * np.pi)
     shift = (float(radius * np.cos(angle)), float(radius * np.sin(angle)))
-    psf_sigma = float(rng.uniform(1.0, 2.0))
+    psf_sigma = float(rng.uniform(0.8, 1.5))
 
     base = {"width": size_px, "height": size_px, "crs": VHR_CRS, "transform": geo.transform,
             **_tile_options(size_px)}

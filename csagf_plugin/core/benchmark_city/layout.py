@@ -21,9 +21,6 @@ RESIDENTIAL, COMMERCIAL, INDUSTRIAL, GREEN, STREETS, WATER, NON_DEVELOPED = 1, 2
 
 # Daytime styles of a block; residential and commercial share SLABS and TOWERS on purpose (only NTL separates them).
 SLABS, TOWERS, LOWRISE, MALL, SHEDS, PARK, FIELDS, BARE, CONSTRUCTION = 1, 2, 3, 4, 5, 6, 7, 8, 9
-STYLE_NAMES = {SLABS: "slab compounds", TOWERS: "towers", LOWRISE: "low-rise dense", MALL: "mall and parking",
-               SHEDS: "industrial sheds", PARK: "park", FIELDS: "fields", BARE: "bare land",
-               CONSTRUCTION: "construction site"}
 
 # What is at the surface of a point.
 SURF_BLOCK, SURF_ROAD, SURF_WATER, SURF_BANK, SURF_BRIDGE = 0, 1, 2, 3, 4
@@ -33,14 +30,14 @@ ROAD_NONE, ROAD_LANE, ROAD_LOCAL, ROAD_ARTERIAL = 0, 1, 2, 3
 
 # Night radiance (nW/cm2/sr) by block style for each zone, before a per-block log-normal factor.
 _BLOCK_RADIANCE = {
-    (RESIDENTIAL, SLABS): 9.0, (RESIDENTIAL, TOWERS): 12.0, (RESIDENTIAL, LOWRISE): 6.0,
+    (RESIDENTIAL, SLABS): 7.0, (RESIDENTIAL, TOWERS): 9.0, (RESIDENTIAL, LOWRISE): 5.0,
     (COMMERCIAL, SLABS): 45.0, (COMMERCIAL, TOWERS): 70.0, (COMMERCIAL, MALL): 60.0,
-    (INDUSTRIAL, SHEDS): 45.0, (GREEN, PARK): 1.5,
+    (INDUSTRIAL, SHEDS): 50.0, (GREEN, PARK): 1.0,
     (NON_DEVELOPED, FIELDS): 0.2, (NON_DEVELOPED, BARE): 0.4, (NON_DEVELOPED, CONSTRUCTION): 3.0,
 }
 _ROAD_RADIANCE = {ROAD_LANE: 5.0, ROAD_LOCAL: 9.0, ROAD_ARTERIAL: 22.0}
 _BRIDGE_RADIANCE = 18.0
-_BANK_RADIANCE = 1.5
+_BANK_RADIANCE = 1.0
 _WATER_RADIANCE = 0.05
 
 # The zoning quotas among urban blocks (the rest is residential).
@@ -134,7 +131,7 @@ class CityLayout:
         wavelength = float(np.clip(rng.uniform(0.8, 1.3) * s, 600.0, 4000.0))
         self.river_waves = [(wavelength * k, wavelength * k * rng.uniform(0.05, 0.09), rng.uniform(0, 2 * np.pi))
                             for k in (1.0, 0.37)]
-        self.river_half_width = float(np.clip(0.045 * s, 18.0, 110.0) * rng.uniform(0.85, 1.15))
+        self.river_half_width = float(np.clip(0.07 * s, 30.0, 150.0) * rng.uniform(0.85, 1.15))
         self.bank_width = rng.uniform(12.0, 20.0)
 
     def _build_canals(self, rng: np.random.Generator) -> None:
@@ -315,8 +312,9 @@ class CityLayout:
 
         in_river = water_edge < 0
         in_canal = canal_edge < 0
-        arterial = (road_u & (tier_u == ROAD_ARTERIAL)) | (road_v & (tier_v == ROAD_ARTERIAL))
-        bridge = (in_river & arterial) | (in_canal & on_road & ~in_river)
+        # Bridges only where a street crosses the water: u-line arterials over the river (which runs along u),
+        # v-line streets over the canals (which run along v); streets parallel to the water end at its bank.
+        bridge = (in_river & road_u & (tier_u == ROAD_ARTERIAL)) | (in_canal & road_v & ~in_river)
         water = (in_river | in_canal) & ~bridge
         label[water] = WATER
         surface[water] = SURF_WATER
