@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from typing import Any
@@ -157,7 +158,8 @@ class AccuracyAssessmentAlgorithm(CsagfAlgorithm):
         for warning in assessment.warnings:
             feedback.pushWarning(warning)
         oa = assessment.overall_accuracy
-        feedback.pushInfo(f"Overall accuracy {oa.value:.3f} ± {oa.half_width:.3f} from {assessment.n_used} of "
+        margin = f"{oa.half_width:.3f}" if math.isfinite(oa.half_width) else "n/a (too few points per class)"
+        feedback.pushInfo(f"Overall accuracy {oa.value:.3f} ± {margin} from {assessment.n_used} of "
                           f"{assessment.n_points} points; report: {html_path}")
         outputs: dict[str, Any] = {self.OUTPUT_HTML: html_path, self.OUTPUT_FOLDER: folder,
                                    self.OVERALL_ACCURACY: oa.value, self.POINTS_USED: assessment.n_used}

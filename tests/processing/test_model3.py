@@ -1,0 +1,60 @@
+"""resources/models/classify_and_assess.model3: loads as a valid model and runs end to end through qgis_process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsProcessingModelAlgorithm, QgsVectorLayer
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL3 = REPO / "resources" / "models" / "classify_and_assess.model3"
+
+pytestmark = pytest.mark.usefixtures("csagf_provider")
+
+
+def test_model_loads_with_its_four_steps():
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(str(MODEL3))
+    ok, problems = model.validate()
+    assert ok, problems
+    steps = {child.childId(): child.algorithmId() for child in model.childAlgorithms().values()}
+    assert steps == {"classify": "csagf:classify", "random_points": "csagf:random_points",
+                     "sample_reference": "csagf:sample_reference",
+                     "accuracy_assessment": "csagf:accuracy_assessment"}
+    inputs = {p.name() for p in model.parameterDefinitions() if not p.isDestination()}
+    assert inputs == {"vhr", "ntl", "reference", "model", "n_points", "min_per_class", "seed", "confidence"}
+    assert model.dependsOnChildAlgorithms("accuracy_assessment") == {"classify", "random_points",
+                                                                     "sample_reference"}
+    assert str(REPO) not in MODEL3.read_text(encoding="utf-8")  # no machine-specific paths inside
+
+
+def test_model_runs_through_qgis_process(tmp_path):
+    benchmark_city = pytest.importorskip("csagf_plugin.core.benchmark_city")
+    tiny_models = pytest.importorskip("tests.core.tiny_models")
+    city = benchmark_city.generate_city(tmp_path / "city", size_px=256, seed=3)
+    model = tiny_models.build_onnx(tmp_path / "tiny.onnx", tiny_models.tiny_card())
+    out = {"classify:map": tmp_path / "map.tif", "sample_reference:points": tmp_path / "points.gpkg",
+           "accuracy_assessment:report": tmp_path / "report.html",
+           "accuracy_assessment:numbers": tmp_path / "report.json",
+           "accuracy_assessment:tables": tmp_path / "tables"}
+    env = {k: v for k, v in os.environ.items() if k not in ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    done = subprocess.run(
+        [str(REPO / "scripts" / "qgis_process.sh"), "run", str(MODEL3), "--", f"vhr={city.vhr}", f"ntl={city.ntl}",
+         f"reference={city.labels}", f"model={model}", "n_points=60", "min_per_class=3", "seed=2",
+         "confidence=95", *(f"{k}={v}" for k, v in out.items())],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Executed 4 algorithms" in done.stdout
+    points = QgsVectorLayer(str(out["sample_reference:points"]), "points", "ogr")
+    assert points.isValid() and points.featureCount() >= 60
+    assert all(f["ref_class"] in range(1, 8) for f in points.getFeatures())  # the labels cover the whole map
+    data = json.loads(out["accuracy_assessment:numbers"].read_text(encoding="utf-8"))
+    assert data["n_points"] == points.featureCount() == data["n_used"]
+    assert sum(map(sum, data["counts"])) == data["n_used"]
+    assert "data:image/png;base64," in out["accuracy_assessment:report"].read_text(encoding="utf-8")
+    assert (out["accuracy_assessment:tables"] / "accuracy_per_class.csv").is_file()
