@@ -28,9 +28,13 @@ class CsagfProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:  # noqa: N802
         from .accuracy_assessment import AccuracyAssessmentAlgorithm
         from .classify import ClassifyAlgorithm
+        from .evaluate import EvaluateAlgorithm
+        from .prepare_training_data import PrepareTrainingDataAlgorithm
         from .random_points import RandomPointsAlgorithm
         from .sample_reference import SampleReferenceAlgorithm
+        from .train import TrainAlgorithm
 
         for algorithm in (ClassifyAlgorithm(), RandomPointsAlgorithm(), SampleReferenceAlgorithm(),
-                          AccuracyAssessmentAlgorithm()):
+                          AccuracyAssessmentAlgorithm(), PrepareTrainingDataAlgorithm(), TrainAlgorithm(),
+                          EvaluateAlgorithm()):
             self.addAlgorithm(algorithm)
