@@ -13,6 +13,12 @@ for extra in (str(REPO), "/usr/share/qgis/python/plugins"):
     if extra not in sys.path:
         sys.path.insert(0, extra)
 
+# The test process is a QGIS process (pytest-qgis starts QgsApplication): torch must not load triton in it,
+# exactly as inside QGIS itself (see csagf_plugin/processing/torch_in_qgis.py).
+from csagf_plugin.processing.torch_in_qgis import hide_triton_from_torch  # noqa: E402
+
+hide_triton_from_torch()
+
 SHARED_DATA = Path(os.environ.get("CSAGF_SHARED_DATA", REPO.parent / "shared" / "data"))
 ARTIFACTS = REPO / "test-artifacts"
 
