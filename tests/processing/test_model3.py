@@ -58,3 +58,25 @@ def test_model_runs_through_qgis_process(tmp_path):
     assert sum(map(sum, data["counts"])) == data["n_used"]
     assert "data:image/png;base64," in out["accuracy_assessment:report"].read_text(encoding="utf-8")
     assert (out["accuracy_assessment:tables"] / "accuracy_per_class.csv").is_file()
+
+
+def test_model_opens_in_the_model_builder(qtbot, qgis_iface, artifacts_dir, monkeypatch):
+    from processing.modeler.ModelerDialog import ModelerDialog
+    from qgis.PyQt.QtCore import QSize
+
+    # pytest-qgis's stub iface wants an argument that QGIS's own iconSize() does not
+    monkeypatch.setattr(qgis_iface, "iconSize", lambda dockedToolbar=False: QSize(24, 24))
+
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(str(MODEL3))
+    dialog = ModelerDialog.create(model)
+    qtbot.addWidget(dialog)
+    dialog.resize(1400, 900)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.model().childAlgorithms().keys() == model.childAlgorithms().keys()
+    dialog.view().fitInView(dialog.view().scene().itemsBoundingRect(), 1)  # Qt.KeepAspectRatio
+    qtbot.wait(100)
+    dialog.grab().save(str(artifacts_dir / "model_builder_classify_and_assess.png"))
+    dialog.setDirty(False)
+    dialog.close()
