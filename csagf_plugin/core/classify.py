@@ -30,7 +30,7 @@ from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileGrid
 
 BLOCK_SIZE = 256  # GeoTIFF block edge of the outputs
-GDAL_CACHE_BYTES = 64 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
+GDAL_CACHE_BYTES = 48 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
 
 
 def print_warning(message: str) -> None:
@@ -295,6 +295,17 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+def _winner(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index and value of the largest of [C, H, W] along C (first one on ties, like argmax, but faster)."""
+    winner = np.zeros(probs.shape[1:], dtype=np.intp)
+    best = probs[0].copy()
+    for k in range(1, probs.shape[0]):
+        better = probs[k] > best
+        winner[better] = k
+        np.maximum(best, probs[k], out=best)
+    return winner, best
+
+
 def _open_output(path: str, vhr: rasterio.DatasetReader, dtype: str, nodata: float) -> rasterio.io.DatasetWriter:
     """Create a tiled DEFLATE GeoTIFF on the VHR grid."""
     profile = {
@@ -321,48 +332,59 @@ def _remove(path: str) -> None:
 
 
 class _RowWriter:
-    """Collects the blended blocks of one tile row into strips and writes them to the outputs."""
+    """Turns blended blocks into class ids (and confidence, gate) and writes them in whole GeoTIFF block rows.
 
-    def __init__(self, card: ModelCard, writers: dict[str, rasterio.io.DatasetWriter],
-                 width: int) -> None:
+    Writing whole block rows means each compressed output block is written once, never re-read and rewritten,
+    so GDAL's block cache holds at most a few block rows of output whatever the scene's size.
+    """
+
+    def __init__(self, card: ModelCard, writers: dict[str, rasterio.io.DatasetWriter], width: int) -> None:
         self.ids = card.class_ids()
         self.classes = len(self.ids)
         self.writers = writers
         self.width = width
         self.counts = np.zeros(256, dtype=np.int64)
-        self.strip: dict[str, np.ndarray] = {}
-        self.y0 = 0
+        self.strip: dict[str, np.ndarray] = {}  # the tile row being filled
+        self.pending: dict[str, list[np.ndarray]] = {key: [] for key in writers}  # finished rows not yet written
+        self.pending_rows = 0
+        self.written_rows = 0
 
     def add(self, x0: int, y0: int, values: np.ndarray, valid: np.ndarray) -> None:
-        """Turn a blended block [K, h, w] into class ids (and confidence, gate) inside the current strip."""
+        """Put a blended block [K, h, w] at column x0 of the current tile row."""
         h, w = values.shape[1:]
         if not self.strip:
-            self.y0 = y0
             self.strip = {"map": np.zeros((h, self.width), dtype=np.uint8)}
             for key in ("confidence", "gate"):
                 if key in self.writers:
                     self.strip[key] = np.full((h, self.width), np.nan, dtype=np.float32)
         probs = values[:self.classes]
-        winner = probs.argmax(axis=0)
+        winner, best = _winner(probs)
         self.strip["map"][:, x0:x0 + w] = np.where(valid, self.ids[winner], 0)
         if "confidence" in self.strip:
             total = probs.sum(axis=0)
-            best = np.take_along_axis(probs, winner[None], axis=0)[0]
             conf = np.divide(best, total, out=np.zeros_like(best), where=total > 0)
             self.strip["confidence"][:, x0:x0 + w] = np.where(valid, conf, np.nan)
         if "gate" in self.strip:
             self.strip["gate"][:, x0:x0 + w] = np.where(valid, values[self.classes], np.nan)
 
-    def flush(self) -> None:
-        """Write the current strip (one tile row) to every output."""
-        if not self.strip:
+    def end_row(self, last: bool) -> None:
+        """Finish the current tile row; write every whole block row ready (everything when `last`)."""
+        if self.strip:
+            self.counts += np.bincount(self.strip["map"].ravel(), minlength=256)
+            for key, data in self.strip.items():
+                self.pending[key].append(data)
+            self.pending_rows += self.strip["map"].shape[0]
+            self.strip = {}
+        rows = self.pending_rows if last else (self.pending_rows // BLOCK_SIZE) * BLOCK_SIZE
+        if rows == 0:
             return
-        h = self.strip["map"].shape[0]
-        window = Window(0, self.y0, self.width, h)
-        self.counts += np.bincount(self.strip["map"].ravel(), minlength=256)
-        for key, data in self.strip.items():
-            self.writers[key].write(data, 1, window=window)
-        self.strip = {}
+        window = Window(0, self.written_rows, self.width, rows)
+        for key, parts in self.pending.items():
+            data = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            self.writers[key].write(data[:rows], 1, window=window)
+            self.pending[key] = [data[rows:]] if rows < data.shape[0] else []
+        self.pending_rows -= rows
+        self.written_rows += rows
 
 
 def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyResult, batch_size: int,
@@ -435,7 +457,7 @@ def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyRe
                     rows.add(x0, y0, block, valid[:block.shape[1], :block.shape[2]])
                 if column == grid.columns - 1:
                     t3 = time.perf_counter()
-                    rows.flush()
+                    rows.end_row(last=row == grid.rows - 1)
                     write_s += time.perf_counter() - t3
             timings.write_s += write_s
             timings.blend_s += time.perf_counter() - t1 - write_s

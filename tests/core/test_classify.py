@@ -249,3 +249,14 @@ def test_vhr_only_model_runs_without_ntl(scene: dict[str, Path], model_factory: 
     assert result.gate_path is None and not (scene["folder"] / "gate.tif").exists()
     assert any("no gate output" in m for m in messages)
     assert read(result.output_path).min() >= 1
+
+
+def test_tall_scene_is_written_in_whole_block_rows(scene: dict[str, Path], vhr_only_weights_model: Path) -> None:
+    """Rows go out in 256-row GeoTIFF block rows while tile rows step by 48: every row must land once, in place."""
+    rgb = smooth_texture(700, 40, 3, seed=6)
+    path = write_raster(scene["folder"] / "tall.tif", rgb, UTM51, from_origin(*VHR_ORIGIN, 1.0, 1.0))
+    result = classify({**scene, "vhr": path}, vhr_only_weights_model)
+    zones = read(result.output_path)
+    expected, tie = pointwise_classes(rgb, tiny_card(), "uint8")
+    np.testing.assert_array_equal(zones[~tie], expected[~tie])
+    assert sum(result.class_pixels.values()) == 700 * 40
