@@ -41,6 +41,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -173,6 +174,8 @@ class AccuracyDock(QDockWidget):
 
         self.class_box = QGroupBox("Reference class (keys 1-9)", body)
         self.class_grid = QGridLayout(self.class_box)
+        self.class_grid.setColumnStretch(0, 1)
+        self.class_grid.setColumnStretch(1, 1)
         self.class_buttons: dict[int, QPushButton] = {}
         layout.addWidget(self.class_box)
 
@@ -216,6 +219,8 @@ class AccuracyDock(QDockWidget):
         for k, cls in enumerate(self.legend):
             button = QPushButton(f"{cls.id}  {cls.name}", self.class_box)
             button.setCheckable(True)
+            button.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # equal columns, long names elided
+            button.setToolTip(f"{cls.name} (class {cls.id})")
             button.setStyleSheet(
                 f"QPushButton {{ background-color: {cls.color}; color: {_text_color(cls.color)}; padding: 5px; "
                 "text-align: left; border: 1px solid #555; border-radius: 3px; }"

@@ -27,6 +27,7 @@ def _gdal_categories(source: str, band: int) -> tuple[dict[int, str], dict[int, 
     if dataset is None or band > dataset.RasterCount:
         return {}, {}
     raster_band = dataset.GetRasterBand(band)
+    raster_band.GetMetadata()  # GDAL 3.6 GTiff loads the .aux.xml (PAM) category names only after a metadata call
     names = {value: name.strip() for value, name in enumerate(raster_band.GetCategoryNames() or []) if name.strip()}
     colors: dict[int, str] = {}
     table = raster_band.GetColorTable()

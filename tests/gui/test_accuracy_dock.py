@@ -148,3 +148,47 @@ def test_menu_entry_opens_and_removes_the_dock(qgis_iface):
     assert action.csagf_dock is dock  # one dock per entry
     remove_menu_entry(qgis_iface, action)
     assert action.csagf_dock is None
+
+
+@pytest.mark.real_data
+def test_labelling_on_real_imagery(shared_data, tmp_path, qgis_iface, qgis_canvas, qgis_parent, qtbot,
+                                   artifacts_dir):
+    """Blind labelling as a user does it: the Pudong VHR tile on the canvas, the map (visual labels) hidden."""
+    from csagf_plugin.gui.accuracy_dock import AccuracyDock
+
+    pudong = shared_data / "shanghai_pudong"
+    vhr = QgsRasterLayer(str(pudong / "vhr" / "google_5_5.tif"), "VHR google_5_5")
+    labels = QgsRasterLayer(str(pudong / "labels_visual" / "google_5_5_labels.tif"), "map google_5_5")
+    assert vhr.isValid() and labels.isValid()
+    QgsProject.instance().addMapLayers([vhr, labels])
+    try:
+        dock = AccuracyDock(qgis_iface, parent=qgis_parent)
+        dock.map_combo.setLayer(labels)
+        # names from the raster's GDAL category names, colours from the default classes (no colour table)
+        assert [c.name for c in dock.legend] == ["residential", "commercial", "industrial", "green space",
+                                                 "streets and transportation", "water", "non-developed"]
+        dock.n_spin.setValue(12)
+        dock.min_per_class_spin.setValue(1)
+        layer = dock.create_points(output_path=str(tmp_path / "pudong_points.gpkg"))
+        assert layer is not None and len(dock.points) >= 12, dock.status.text()
+        qgis_canvas.setDestinationCrs(vhr.crs())
+        qgis_canvas.setLayers([layer, vhr])  # the map stays off the canvas: labelling is blind
+        qgis_parent.setCentralWidget(qgis_canvas)
+        qgis_parent.addDockWidget(Qt.RightDockWidgetArea, dock)
+        qgis_parent.resize(1300, 800)
+        qgis_parent.show()
+        qtbot.waitExposed(qgis_parent)
+        dock.scale_widget.setScale(800)
+        dock.label_current(dock.points[0].map_class)
+        assert saved_labels(layer.source())[dock.points[0].point_id] == dock.points[0].map_class
+        qgis_canvas.refreshAllLayers()
+        qtbot.wait(300)
+        qgis_canvas.waitWhileRendering()
+        qtbot.wait(100)
+        qgis_parent.grab().save(str(artifacts_dir / "accuracy_dock_real_imagery.png"))
+        dock.close_session()
+        qgis_parent.removeDockWidget(dock)
+        dock.deleteLater()
+        qgis_parent.hide()
+    finally:
+        QgsProject.instance().removeAllMapLayers()
