@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -146,7 +147,7 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
         else:
             if config.ntl_path:
                 note(f"Model {card.name} uses no night light: the NTL raster {config.ntl_path} is not read.")
-            ntl_context = _no_raster()
+            ntl_context = nullcontext()
         with ntl_context as ntl:
             inputs = _check_inputs(vhr, ntl, card, config, note)
             tile_size, overlap = _tiling(config, model, note)
@@ -164,16 +165,6 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
             _run(model, inputs, grid, result, config.batch_size, progress, note)
     result.timings.total_s = time.perf_counter() - started
     return result
-
-
-class _no_raster:
-    """Context manager standing in for an NTL raster that a VHR-only model does not need."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _check_output_paths(config: ClassifyConfig) -> None:

@@ -9,17 +9,9 @@ import numpy as np
 import pytest
 from rasterio.transform import from_origin
 
+from csagf_plugin.core.model_card import ModelCard
 from tiny_models import NTL_CENTRE, NTL_PIXEL_DEG, UTM51, VHR_ORIGIN, WGS84, build_onnx, ntl_linear, \
     smooth_texture, tiny_card, write_raster
-from csagf_plugin.core.model_card import ModelCard
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _few_threads() -> None:
-    """The CI machine is small and shared: keep numpy/onnxruntime to few threads."""
-    import os
-
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -135,11 +135,12 @@ def test_commercial_and_residential_compounds_share_a_daytime_look_not_a_night_o
 
 
 def test_windows_join_without_seams() -> None:
-    layout = CityLayout(600 * 0.5, seed=5)
-    labels, rgb = render_window(layout, 0, 0, 600, 600, 0.5, seed=5)
-    part_labels, part_rgb = render_window(layout, 170, 230, 250, 300, 0.5, seed=5)
-    np.testing.assert_array_equal(part_labels, labels[170:420, 230:530])
-    np.testing.assert_array_equal(part_rgb, rgb[:, 170:420, 230:530])
+    layout = CityLayout(400 * 0.5, seed=5)
+    labels, rgb = render_window(layout, 0, 0, 400, 400, 0.5, seed=5)
+    part_labels, part_rgb = render_window(layout, 130, 170, 150, 200, 0.5, seed=5)
+    assert len(np.unique(part_labels)) >= 3, "the window crosses several classes"
+    np.testing.assert_array_equal(part_labels, labels[130:280, 170:370])
+    np.testing.assert_array_equal(part_rgb, rgb[:, 130:280, 170:370])
 
 
 def test_no_class_is_a_flat_colour() -> None:
@@ -163,7 +164,7 @@ def test_window_memory_is_bounded() -> None:
 
 
 def test_writing_memory_does_not_grow_with_the_scene(tmp_path: Path) -> None:
-    """Writing a 6144 x 6144 scene (rendering stubbed) must not hold the scene (151 MB of RGB + labels)."""
+    """Writing a 4096 x 4096 scene (rendering stubbed) must not hold the scene (67 MB of RGB + labels)."""
     script = textwrap.dedent(f"""
         import resource, sys
         import numpy as np
@@ -172,14 +173,15 @@ def test_writing_memory_does_not_grow_with_the_scene(tmp_path: Path) -> None:
         def flat(city, row, col, h, w, pixel_m, seed):
             return np.ones((h, w), np.uint8), np.full((3, h, w), 90, np.uint8)
         gen.render_window = flat
+        gen.render_ntl = lambda city, grid, *args, **kwargs: np.zeros((grid.height, grid.width), np.float32)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        gen.generate_city({str(tmp_path)!r}, size_px=6144)
+        gen.generate_city({str(tmp_path)!r}, size_px=4096)
         print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     before_kb, after_kb = map(int, result.stdout.split()[-2:])
-    assert (after_kb - before_kb) * 1024 < 80e6, f"peak grew by {(after_kb - before_kb) / 1024:.0f} MB"
+    assert (after_kb - before_kb) * 1024 < 60e6, f"peak grew by {(after_kb - before_kb) / 1024:.0f} MB"
 
 
 def test_cli_writes_a_city_and_rejects_bad_sizes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Callable
 
@@ -46,11 +45,6 @@ def read(path: str | Path) -> np.ndarray:
     """Band 1 of a raster."""
     with rasterio.open(path) as src:
         return src.read(1)
-
-
-def digest(path: Path) -> str:
-    """SHA-256 of a file, to check that inputs are untouched."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import rasterio
 from rasterio.crs import CRS
-from rasterio.transform import from_origin
 
 from csagf_plugin.core.model_card import METADATA_KEY, ModelCard
 
