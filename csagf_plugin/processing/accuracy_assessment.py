@@ -125,8 +125,9 @@ class AccuracyAssessmentAlgorithm(CsagfAlgorithm):
             raise QgsProcessingException("The point layer has no points with a geometry: create points with "
                                          "csagf:random_points, label them, then run the assessment.")
         if unreadable:
-            feedback.pushWarning(f"{unreadable} reference values are neither class ids nor class names of the map's "
-                                 f"legend ({', '.join(names.values())}): those points are left out.")
+            feedback.pushWarning(f"{unreadable} reference values are neither class ids nor class names (the map's "
+                                 f"legend: {', '.join(names.values())}; or the functional classes): those points "
+                                 "are left out.")
         map_class = [int(c) for c in classes_at_points(layer.source(), x, y)]  # -1 outside the map
         if fields[self.MAP_FIELD]:
             differ = sum(1 for raster, field in zip(map_class, map_field) if raster >= 0 and field != raster)

@@ -80,8 +80,8 @@ def class_names(legend: list[FunctionalClass]) -> dict[int, str]:
 
 
 def class_id_of(value: Any, names: dict[int, str] | None = None) -> int | None:
-    """An attribute as a class id: an integer (or integer text) or a class name of `names` (default: the
-    FUNCTIONAL_CLASSES), compared without case; None for NULL, NaN and anything else."""
+    """An attribute as a class id: an integer (or integer text), a class name of `names` (a map's legend) or of
+    the FUNCTIONAL_CLASSES, compared without case; None for NULL, NaN and anything else."""
     if value is None or (hasattr(value, "isNull") and value.isNull()):  # QVariant NULL
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -89,7 +89,7 @@ def class_id_of(value: Any, names: dict[int, str] | None = None) -> int | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        by_name = {name.casefold(): class_id for class_id, name in
-                   (names or {c.id: c.name for c in FUNCTIONAL_CLASSES}).items()}
+        by_name = {c.name.casefold(): c.id for c in FUNCTIONAL_CLASSES}
+        by_name.update({name.casefold(): class_id for class_id, name in (names or {}).items()})
         return by_name.get(str(value).strip().casefold())
     return int(number) if number.is_integer() else None

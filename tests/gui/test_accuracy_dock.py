@@ -192,3 +192,32 @@ def test_labelling_on_real_imagery(shared_data, tmp_path, qgis_iface, qgis_canva
         qgis_parent.hide()
     finally:
         QgsProject.instance().removeAllMapLayers()
+
+
+def test_layer_without_ref_class_gets_one_and_edit_mode_is_refused(map_layer, tmp_path, qgis_iface, qgis_parent):
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorFileWriter
+
+    from csagf_plugin.gui.accuracy_dock import AccuracyDock
+
+    memory = QgsVectorLayer("Point?crs=EPSG:32650", "bare", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(500105.0, 2559795.0)))
+    memory.dataProvider().addFeatures([feature])
+    path = str(tmp_path / "bare.gpkg")
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    QgsVectorFileWriter.writeAsVectorFormatV3(memory, path, QgsProject.instance().transformContext(), options)
+    layer = QgsVectorLayer(path, "bare", "ogr")
+    QgsProject.instance().addMapLayer(layer)
+    dock = AccuracyDock(qgis_iface, parent=qgis_parent)
+    dock.set_layers(map_layer, layer)
+    assert layer.fields().indexOf("ref_class") >= 0 and len(dock.points) == 1
+    layer.startEditing()
+    assert not dock.label_current(3)
+    assert "edit mode" in dock.status.text()
+    layer.rollBack()
+    assert dock.label_current(3)
+    reopened = QgsVectorLayer(path, "again", "ogr")
+    assert [f["ref_class"] for f in reopened.getFeatures()] == [3]
+    dock.close_session()
+    dock.deleteLater()

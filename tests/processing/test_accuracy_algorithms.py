@@ -27,7 +27,6 @@ from qgis.core import (
     QgsFeature,
     QgsField,
     QgsGeometry,
-    QgsPointXY,
     QgsProcessingException,
     QgsRectangle,
     QgsVectorLayer,
@@ -221,3 +220,41 @@ def test_random_points_through_qgis_process(map_path, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     points = read_points(str(out))
     assert Counter(p["map_class"] for p in points) == {1: 2, 2: 2, 3: 2, 4: 2}  # equal allocation
+
+
+def test_accuracy_assessment_with_strata_other_than_map_classes(map_path, tmp_path):
+    truth = reference_array()
+    refs = [int(truth[r, c]) for r, c in SAMPLE]
+    points = str(write_points(tmp_path / "p.gpkg", SAMPLE, ref_class=refs))
+    common = {"MAP": map_path, "POINTS": points, "REFERENCE_FIELD": "ref_class"}
+    olofsson = run("accuracy_assessment", {**common, "OUTPUT_HTML": str(tmp_path / "o.html")})
+    # Strata read from a strata raster under each point, or given per point: Stehman 2014. With the map itself as
+    # the strata raster they are the map classes, and Stehman's estimator must give Olofsson's numbers.
+    from_raster = run("accuracy_assessment", {**common, "STRATA": map_path, "OUTPUT_HTML": str(tmp_path / "s.html"),
+                                              "OUTPUT_JSON": str(tmp_path / "s.json")})
+    from_field = run("accuracy_assessment", {**common, "STRATA": map_path, "STRATUM_FIELD": "map_class",
+                                             "OUTPUT_HTML": str(tmp_path / "f.html")})
+    assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["estimator"] == "stehman2014"
+    expected = (360 * 1 + 360 * 0.5 + 400 + 400) / 1520
+    for result in (olofsson, from_raster, from_field):
+        assert result["OVERALL_ACCURACY"] == pytest.approx(expected)
+    with pytest.raises(QgsProcessingException, match="strata raster"):
+        run("accuracy_assessment", {**common, "STRATUM_FIELD": "map_class", "OUTPUT_HTML": str(tmp_path / "x.html")})
+
+
+def test_accuracy_assessment_reads_class_names_and_flags_unknown_ones(map_path, tmp_path):
+    points_path = write_points(tmp_path / "p.gpkg", [(5, 5), (6, 6), (5, 30), (6, 31), (25, 5), (26, 6),
+                                                      (30, 30), (31, 31)])
+    layer = QgsVectorLayer(str(points_path), "p", "ogr")
+    layer.dataProvider().addAttributes([QgsField("label", QVariant.String)])
+    layer.updateFields()
+    index = layer.fields().indexOf("label")
+    names = ["homes", "HOMES", "Shops", "Water", "Factories", "factories", "Parks", "lava"]  # 6 = Water not in map
+    layer.dataProvider().changeAttributeValues({f.id(): {index: names[f["point_id"] - 1]}
+                                                for f in layer.getFeatures()})
+    run("accuracy_assessment", {"MAP": map_path, "POINTS": str(points_path), "REFERENCE_FIELD": "label",
+                                "OUTPUT_HTML": str(tmp_path / "r.html"), "OUTPUT_JSON": str(tmp_path / "r.json")})
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["excluded"] == {"no_reference": 1}  # "lava" is no class
+    assert data["classes"] == [1, 2, 3, 4, 6]
+    assert any("[6]" in w and "legend" in w for w in data["warnings"])  # water is not a class of this map
