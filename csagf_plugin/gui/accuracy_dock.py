@@ -17,10 +17,12 @@ from qgis.core import (
     QgsField,
     QgsGeometry,
     QgsMapLayerProxyModel,
+    QgsMarkerSymbol,
     QgsPointXY,
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
+    QgsRuleBasedRenderer,
     QgsVectorDataProvider,
     QgsVectorLayer,
     QgsWkbTypes,
@@ -77,6 +79,21 @@ def _text_color(background: str) -> str:
     color = QColor(background)
     luminance = 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
     return "#000000" if luminance > 140 else "#ffffff"
+
+
+def style_sample_points(layer: QgsVectorLayer) -> None:
+    """Draw unlabelled points as hollow yellow rings and labelled ones as filled cyan dots."""
+    root = QgsRuleBasedRenderer.Rule(None)
+    rules = (
+        ({"name": "circle", "color": "0,0,0,0", "outline_color": "#ffd400", "outline_width": "0.6", "size": "3.2"},
+         f'"{REF_CLASS}" IS NULL', "not labelled"),
+        ({"name": "circle", "color": MARKER_COLOR.name(), "outline_color": "#000000", "outline_width": "0.3",
+          "size": "2.4"}, f'"{REF_CLASS}" IS NOT NULL', "labelled"),
+    )
+    for properties, expression, label in rules:
+        root.appendChild(QgsRuleBasedRenderer.Rule(QgsMarkerSymbol.createSimple(properties), 0, 0, expression, label))
+    layer.setRenderer(QgsRuleBasedRenderer(root))
+    layer.triggerRepaint()
 
 
 def _unique_path(path: str) -> str:
@@ -434,6 +451,11 @@ class AccuracyDock(QDockWidget):
                 self.canvas.scene().removeItem(item)
         self.marker = self.pixel_band = None
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self.current() is not None and self.marker is not None:
+            self.marker.show()
+
     def closeEvent(self, event) -> None:  # noqa: N802
         self._clear_marker()
         super().closeEvent(event)
@@ -474,6 +496,7 @@ class AccuracyDock(QDockWidget):
         finally:
             QApplication.restoreOverrideCursor()
         layer = QgsVectorLayer(result["OUTPUT"], f"{map_layer.name()} sample points", "ogr")
+        style_sample_points(layer)
         QgsProject.instance().addMapLayer(layer)
         self.points_combo.setLayer(layer)
         self.set_point_layer(layer)
