@@ -134,6 +134,22 @@ def test_commercial_and_residential_compounds_share_a_daytime_look_not_a_night_o
     assert np.median(emitted[shops]) > 3.0 * np.median(emitted[homes])
 
 
+def test_misregistration_is_drawn_within_the_bound_and_moves_the_night_light(tmp_path: Path) -> None:
+    aligned = generate_city(tmp_path / "aligned", size_px=256, seed=6, misregistration_ntl_px=0.0)
+    shifted = generate_city(tmp_path / "shifted", size_px=256, seed=6, misregistration_ntl_px=2.0)
+    card0, card2 = json.loads(aligned.card.read_text()), json.loads(shifted.card.read_text())
+    assert card0["misregistration_ntl_px"]["columns"] == card0["misregistration_ntl_px"]["rows"] == 0.0
+    shift = np.hypot(card2["misregistration_ntl_px"]["columns"], card2["misregistration_ntl_px"]["rows"])
+    assert 0.0 < shift <= 2.0
+    assert card0["psf_sigma_ntl_px"] == card2["psf_sigma_ntl_px"], "the seed fixes the PSF whatever the shift"
+    with rasterio.open(aligned.ntl) as a, rasterio.open(shifted.ntl) as b:
+        # The shifted raster has a wider margin but the same pixel lattice: the shift is not in its georeference.
+        col, row = ~b.transform * (a.transform.c, a.transform.f)
+        assert (col, row) == pytest.approx((round(col), round(row)), abs=1e-6)
+        common = b.read(1)[round(row):round(row) + a.height, round(col):round(col) + a.width]
+        assert not np.allclose(a.read(1), common, rtol=0.05), "the shift moved the night light"
+
+
 def test_windows_join_without_seams() -> None:
     layout = CityLayout(400 * 0.5, seed=5)
     labels, rgb = render_window(layout, 0, 0, 400, 400, 0.5, seed=5)

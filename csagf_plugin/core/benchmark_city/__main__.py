@@ -13,6 +13,7 @@ from .generate import generate_city
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command's arguments, with help text."""
     parser = argparse.ArgumentParser(
         prog="python -m csagf_plugin.core.benchmark_city",
         description="Write a SYNTHETIC benchmark city: vhr.tif (RGB, UTM), ntl.tif (radiance, EPSG:4326), "

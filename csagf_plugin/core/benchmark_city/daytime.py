@@ -23,6 +23,7 @@ def shadow_halo_px(pixel_m: float) -> int:
 
 
 def _rgb(*values: float) -> np.ndarray:
+    """An RGB colour (0..1) as float32."""
     return np.asarray(values, dtype=np.float32)
 
 
@@ -185,6 +186,7 @@ def _style_lowrise(c: _Canvas, idx: np.ndarray) -> None:
                                                    33)
     inside &= draw < 0.93
     palette = ROOFS[L.LOWRISE]
+    # Roof colour from the high digits of the house's draw, brightness from its low ones: houses differ in both.
     colour = palette[(draw * 997 % 1 * len(palette)).astype(int)] * (0.9 + 0.2 * draw)[:, None]
     b_idx = idx[inside]
     _roof(c, b_idx, colour[inside], 6.0 + 6.0 * draw[inside], fa[inside], fb[inside], la[inside], lb[inside])

@@ -73,6 +73,7 @@ def city_geometry(size_px: int, pixel_m: float) -> CityGeometry:
 
 
 def _check(size_px: int, vhr_pixel_m: float, ntl_pixel_m: float, misregistration_ntl_px: float) -> None:
+    """Raise InputError, saying the usable range, for parameters the generator cannot honour."""
     if size_px < 64:
         raise InputError(f"Benchmark city size {size_px} px is too small: use at least 64 px (2048 is the default).")
     if not 0.05 <= vhr_pixel_m <= 5.0:
@@ -85,8 +86,8 @@ def _check(size_px: int, vhr_pixel_m: float, ntl_pixel_m: float, misregistration
 
 
 def _tile_options(size: int) -> dict:
-    """GeoTIFF creation options: 512 (or smaller) tiles, deflate."""
-    block = WINDOW_PX if size >= WINDOW_PX else max(16, 1 << int(math.log2(size)) if size >= 16 else 16)
+    """GeoTIFF creation options: 512 px tiles (the largest power of two up to the size for small scenes), deflate."""
+    block = min(WINDOW_PX, 1 << int(math.log2(size)))
     return {"driver": "GTiff", "tiled": True, "blockxsize": block, "blockysize": block, "compress": "deflate",
             "BIGTIFF": "IF_SAFER"}
 

@@ -125,6 +125,7 @@ class CityLayout:
 
     # --- construction ------------------------------------------------------------------------------------
     def _build_river(self, rng: np.random.Generator) -> None:
+        """A meandering river along u, wider in larger scenes (at least 60 m, so it stays dark at 40 m NTL)."""
         s = self.size_m
         self.river_v0 = rng.uniform(-0.22, 0.22) * s
         self.river_slope = rng.uniform(-0.2, 0.2)
@@ -135,6 +136,7 @@ class CityLayout:
         self.bank_width = rng.uniform(12.0, 20.0)
 
     def _build_canals(self, rng: np.random.Generator) -> None:
+        """Straight-ish canals along v: one, plus one per further 3 km of scene."""
         count = 1 + int(self.size_m // 3000)
         self.canal_u0 = rng.uniform(-0.38, 0.38, size=count) * self.size_m
         self.canal_amp = rng.uniform(4.0, 15.0, size=count)
@@ -143,6 +145,7 @@ class CityLayout:
         self.canal_half_width = rng.uniform(6.0, 9.0, size=count)
 
     def _build_blocks(self) -> None:
+        """Urban footprint, zoning, styles, night radiance and lanes of every block."""
         lu, lv = self.lines_u, self.lines_v
         cu = (lu.pos[:-1] + lu.pos[1:]) / 2
         cv = (lv.pos[:-1] + lv.pos[1:]) / 2
@@ -169,6 +172,7 @@ class CityLayout:
         n_urban = int(urban.sum())
 
         def take(score: np.ndarray, share: float, zone_id: int) -> np.ndarray:
+            """Give the `share` of urban blocks with the highest score, among those still free, to a zone."""
             count = min(max(1, int(round(share * n_urban))), int(free.sum()))
             cand = np.where(free.ravel(), score.ravel(), -np.inf)
             chosen = np.argsort(-cand, kind="stable")[:count]
