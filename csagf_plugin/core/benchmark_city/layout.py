@@ -28,9 +28,10 @@ SURF_BLOCK, SURF_ROAD, SURF_WATER, SURF_BANK, SURF_BRIDGE = 0, 1, 2, 3, 4
 # Road tiers.
 ROAD_NONE, ROAD_LANE, ROAD_LOCAL, ROAD_ARTERIAL = 0, 1, 2, 3
 
-# Night radiance (nW/cm2/sr) by block style for each zone, before a per-block log-normal factor.
+# Night radiance (nW/cm2/sr) by block style for each zone, before a per-block log-normal factor.  Low-rise
+# "urban villages" are night-active housing, as bright as commerce: there the daytime look decides.
 _BLOCK_RADIANCE = {
-    (RESIDENTIAL, SLABS): 7.0, (RESIDENTIAL, TOWERS): 9.0, (RESIDENTIAL, LOWRISE): 5.0,
+    (RESIDENTIAL, SLABS): 7.0, (RESIDENTIAL, TOWERS): 9.0, (RESIDENTIAL, LOWRISE): 28.0,
     (COMMERCIAL, SLABS): 45.0, (COMMERCIAL, TOWERS): 70.0, (COMMERCIAL, MALL): 60.0,
     (INDUSTRIAL, SHEDS): 50.0, (GREEN, PARK): 1.0,
     (NON_DEVELOPED, FIELDS): 0.2, (NON_DEVELOPED, BARE): 0.4, (NON_DEVELOPED, CONSTRUCTION): 3.0,
