@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.model_card import ModelCard, normalise_ntl, normalise_vhr
 from .augment import augment
-from .tiles import TileStore
+from .tile_store import TileStore
 
 if TYPE_CHECKING:
     import torch

@@ -22,10 +22,12 @@ from ..core.model_card import FUNCTIONAL_CLASSES, ModelCard
 from ..core.progress import Progress, SilentProgress
 from .metrics import metrics_from_confusion
 from .splits import Split, split_by_blocks
-from .tiles import PrepareConfig, TileStore, prepare_tiles
+from .tile_store import TileStore
 
 if TYPE_CHECKING:
     import torch
+
+    from .tiles import PrepareConfig
 
 Warn = Callable[[str], None]
 NUM_CLASSES = len(FUNCTIONAL_CLASSES)
@@ -153,6 +155,8 @@ def _oom_error(config: TrainConfig, device: str, exc: BaseException) -> InputErr
 def _load_store(config: TrainConfig, progress: Progress, warn: Warn) -> TileStore:
     if config.tiles is not None:
         return TileStore.load(config.tiles)
+    from .tiles import prepare_tiles
+
     assert config.data is not None
     return prepare_tiles(config.data, progress, warn)
 

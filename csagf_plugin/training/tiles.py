@@ -6,10 +6,9 @@ the NTL raster has no data): normalisation happens later through core.model_card
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +23,7 @@ from ..core.errors import Canceled, InputError
 from ..core.progress import Progress, SilentProgress
 from ..core.raster import check_overlap, ntl_on_grid, open_raster
 from .labels import ClassMapping, labels_on_grid
+from .tile_store import TileStore
 
 Warn = Callable[[str], None]
 
@@ -66,68 +66,6 @@ class PrepareConfig:
             raise InputError(f"Stride {self.stride} must be between 1 and the tile size {self.tile_size}.")
         if not 0 <= self.min_labelled <= 1:
             raise InputError(f"Minimum labelled share {self.min_labelled} must be between 0 and 1.")
-
-
-@dataclass
-class TileStore:
-    """Tiles ready for training: arrays plus what the model card needs to know about them."""
-
-    vhr: np.ndarray  # [N, B, T, T] VHR digital numbers in the source dtype
-    ntl: np.ndarray  # [N, Bn, T, T] float32 radiance on the tile grid, NaN where the NTL raster has no data
-    labels: np.ndarray  # [N, T, T] uint8 class ids, 0 = ignore
-    scene: np.ndarray  # [N] index into `scenes`
-    origin: np.ndarray  # [N, 2] (row, col) of each tile's top-left pixel in its scene
-    scenes: list[str] = field(default_factory=list)  # VHR path of each scene
-    vhr_dtype: str = "uint8"  # source dtype of the VHR (selects the scale in the model card)
-    vhr_band_names: list[str] = field(default_factory=lambda: ["red", "green", "blue"])
-    ntl_band_names: list[str] = field(default_factory=lambda: ["radiance"])
-    vhr_pixel_size_m: float = 1.0  # ground pixel size of the VHR
-    ntl_pixel_size_m: float = 500.0  # ground pixel size of the NTL
-    description: str = ""  # what the tiles were made from, for the model card
-
-    @property
-    def num_tiles(self) -> int:
-        """Number of tiles."""
-        return int(self.labels.shape[0])
-
-    @property
-    def tile_size(self) -> int:
-        """Tile edge in pixels."""
-        return int(self.labels.shape[-1])
-
-    def class_pixel_counts(self, indices: np.ndarray | None = None, num_classes: int = 7) -> np.ndarray:
-        """Labelled pixels per class id 1..num_classes (index k = class k+1) over the chosen tiles."""
-        labels = self.labels if indices is None else self.labels[indices]
-        return np.bincount(labels.ravel(), minlength=num_classes + 1)[1:num_classes + 1].astype(np.int64)
-
-    def meta(self) -> dict:
-        """Plain metadata (everything but the arrays)."""
-        skip = {"vhr", "ntl", "labels", "scene", "origin"}
-        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}
-
-    def save(self, path: str | os.PathLike) -> str:
-        """Write the store as one .npz (arrays + JSON metadata) atomically; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, vhr=self.vhr, ntl=self.ntl, labels=self.labels, scene=self.scene, origin=self.origin,
-                     meta=np.array(json.dumps(self.meta())))
-        os.replace(tmp, path)
-        return str(path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "TileStore":
-        """Read a store written by save()."""
-        if not os.path.isfile(path):
-            raise InputError(f"Tile store {path} does not exist: run prepare first or give the right path.")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                return cls(vhr=data["vhr"], ntl=data["ntl"], labels=data["labels"], scene=data["scene"],
-                           origin=data["origin"], **meta)
-        except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f"{path} is not a CSAGF tile store ({exc}); make one with the prepare command.") from exc
 
 
 def window_starts(size: int, tile: int, stride: int) -> list[int]:

@@ -75,3 +75,28 @@ def test_brightness_contrast_touch_vhr_only_and_mildly() -> None:
     v, n, _ = augment(vhr, ntl, labels, np.random.default_rng(7), brightness=0.1, contrast=0.1)
     assert np.all(n == 5.0)
     assert np.all(np.abs(v - 1.0) <= 0.2 + 1e-6) and v.dtype == np.float32
+
+
+def test_tiles_with_a_rare_class_are_drawn_more_often() -> None:
+    from csagf_plugin.training.data import EpochSampler, tile_sample_weights
+
+    labels = np.ones((3, 8, 8), dtype=np.uint8)
+    labels[1, :4] = 7  # tile 1 holds the rare class 7
+    labels[2] = 0  # tile 2 is unlabelled: it keeps the smallest weight, not zero
+    weights = tile_sample_weights(labels, np.array([0.5, 0, 0, 0, 0, 0, 4.0]))
+    assert weights.tolist() == [0.5, 4.0, 0.5]
+    draws = np.concatenate([list(EpochSampler(3, weights, seed=0)) for _ in range(1)] +
+                           [list(iter(s)) for s in [EpochSampler(3, weights, seed=k) for k in range(1, 200)]])
+    share = np.bincount(draws, minlength=3) / len(draws)
+    assert share[1] == pytest.approx(4.0 / 5.0, abs=0.05)
+
+
+def test_epoch_sampler_gives_each_process_its_own_equal_share() -> None:
+    from csagf_plugin.training.data import EpochSampler
+
+    ranks = [EpochSampler(7, None, seed=1, rank=r, world_size=2) for r in range(2)]
+    for s in ranks:
+        s.set_epoch(3)
+    a, b = (list(s) for s in ranks)
+    assert len(a) == len(b) == 4
+    assert set(a) | set(b) == set(range(7))
