@@ -50,6 +50,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QShortcut,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -123,10 +124,12 @@ class AccuracyDock(QDockWidget):
         self.open_report: Callable[[str], object] = lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(path))
         self.marker: QgsVertexMarker | None = None
         self.pixel_band: QgsRubberBand | None = None
+        self._class_shortcuts: list[QShortcut] = []
         self._build()
         self.map_combo.layerChanged.connect(self._map_changed)
         self.points_combo.layerChanged.connect(self._points_changed)
         self._map_changed(self.map_combo.currentLayer())
+        self._points_changed(self.points_combo.currentLayer())
 
     # ----- layout -------------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -205,11 +208,11 @@ class AccuracyDock(QDockWidget):
 
         steps = QHBoxLayout()
         self.back_button = QPushButton("< Back", body)
-        self.back_button.setShortcut(QKeySequence(Qt.Key_Backspace))
+        self._shortcut(QKeySequence(Qt.Key_Backspace), self.back_button)
         self.back_button.setToolTip("Previous point (Backspace)")
         self.back_button.clicked.connect(self.back)
         self.skip_button = QPushButton("Skip >", body)
-        self.skip_button.setShortcut(QKeySequence(Qt.Key_S))
+        self._shortcut(QKeySequence(Qt.Key_S), self.skip_button)
         self.skip_button.setToolTip("Next point, leaving this one as it is (S)")
         self.skip_button.clicked.connect(self.skip)
         self.clear_button = QPushButton("Clear label", body)
@@ -235,7 +238,18 @@ class AccuracyDock(QDockWidget):
         layout.addStretch(1)
         self.setWidget(body)
 
+    def _shortcut(self, key: QKeySequence, button: QPushButton) -> QShortcut:
+        """A key that clicks `button` while the focus is in the dock (so QGIS's own keys stay untouched)."""
+        shortcut = QShortcut(key, self)
+        shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(button.animateClick)
+        return shortcut
+
     def _rebuild_class_buttons(self) -> None:
+        for shortcut in self._class_shortcuts:
+            shortcut.setEnabled(False)
+            shortcut.deleteLater()
+        self._class_shortcuts = []
         for button in self.class_buttons.values():
             self.class_grid.removeWidget(button)
             button.deleteLater()
@@ -250,7 +264,7 @@ class AccuracyDock(QDockWidget):
                 "text-align: left; border: 1px solid #555; border-radius: 3px; }"
                 "QPushButton:checked { border: 3px solid #000; font-weight: bold; }")
             if k < 9:
-                button.setShortcut(QKeySequence(str(k + 1)))
+                self._class_shortcuts.append(self._shortcut(QKeySequence(str(k + 1)), button))
             button.clicked.connect(lambda _checked=False, class_id=cls.id: self.label_current(class_id))
             self.class_grid.addWidget(button, k // 2, k % 2)
             self.class_buttons[cls.id] = button
@@ -272,7 +286,9 @@ class AccuracyDock(QDockWidget):
     def set_layers(self, map_layer: QgsRasterLayer, point_layer: QgsVectorLayer | None) -> None:
         """Select the map and the point layer (both must be in the project)."""
         self.map_combo.setLayer(map_layer)
+        self.points_combo.blockSignals(True)  # load the points once, below, even when not in the project
         self.points_combo.setLayer(point_layer)
+        self.points_combo.blockSignals(False)
         self.set_point_layer(point_layer)
 
     def set_point_layer(self, layer: QgsVectorLayer | None) -> None:

@@ -83,6 +83,15 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
     assert sum(v is not None for v in saved.values()) == 3
     assert dock.progress_bar.text() == "3 of 8 labelled"
 
+    # the keyboard: Backspace goes back, "3" picks the third class of the legend, while the dock has the focus
+    qgis_parent.activateWindow()
+    dock.back_button.setFocus()
+    qtbot.waitUntil(lambda: qgis_parent.isActiveWindow() and dock.back_button.hasFocus())
+    qtbot.keyClick(dock.back_button, Qt.Key_Backspace)
+    qtbot.waitUntil(lambda: dock.index == 1)
+    qtbot.keyClick(dock.back_button, Qt.Key_3)
+    qtbot.waitUntil(lambda: saved_labels(points_path)[dock.points[1].point_id] == 3)
+
     # label the rest as the map says
     for k, point in enumerate(dock.points):
         if dock.labels[point.fid] is None:
