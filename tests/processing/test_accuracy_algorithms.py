@@ -258,3 +258,26 @@ def test_accuracy_assessment_reads_class_names_and_flags_unknown_ones(map_path, 
     assert data["excluded"] == {"no_reference": 1}  # "lava" is no class
     assert data["classes"] == [1, 2, 3, 4, 6]
     assert any("[6]" in w and "legend" in w for w in data["warnings"])  # water is not a class of this map
+
+
+@pytest.mark.real_data
+def test_real_labels_raster_and_cells_agree_at_random_points(shared_data, tmp_path):
+    """Pudong: points drawn on a visual-label raster get the same reference from the label cells (polygons)."""
+    labels = shared_data / "shanghai_pudong" / "labels_visual"
+    raster = str(labels / "google_5_5_labels.tif")
+    points = run("random_points", {"MAP": raster, "DESIGN": 1, "N": 30, "MIN_PER_CLASS": 2, "SEED": 4,
+                                   "OUTPUT": str(tmp_path / "p.gpkg")})["OUTPUT"]
+    cells = QgsVectorLayer(f"{labels / 'cells.gpkg'}|layername=cells", "cells", "ogr")
+    assert cells.isValid()
+    by_name = run("sample_reference", {"POINTS": points, "REFERENCE_VECTOR": cells, "FIELD": "class_name",
+                                       "OUTPUT": str(tmp_path / "names.gpkg")})["OUTPUT"]
+    features = list(QgsVectorLayer(by_name, "r", "ogr").getFeatures())
+    assert len(features) >= 30
+    for feature in features:
+        assert feature["ref_class"] == feature["map_class"], feature["point_id"]  # names read as class ids
+    names = {f["map_name"] for f in features}
+    assert names <= {"residential", "commercial", "industrial", "green space", "streets and transportation",
+                     "water", "non-developed"}
+    result = run("accuracy_assessment", {"MAP": raster, "POINTS": by_name, "REFERENCE_FIELD": "ref_class",
+                                         "OUTPUT_HTML": str(tmp_path / "r.html")})
+    assert result["OVERALL_ACCURACY"] == pytest.approx(1.0)
