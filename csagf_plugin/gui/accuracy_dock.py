@@ -492,7 +492,11 @@ class AccuracyDock(QDockWidget):
             return None
         path = output_path or self.points_file.filePath()
         if not path:
-            stem = os.path.splitext(map_layer.source().split("|")[0])[0]
+            source = map_layer.source().split("|")[0]
+            folder = os.path.dirname(source)
+            if not os.access(folder or ".", os.W_OK):  # e.g. a map on read-only shared data
+                folder = QgsProject.instance().homePath() or os.path.expanduser("~")
+            stem = os.path.join(folder, os.path.splitext(os.path.basename(source))[0])
             path = _unique_path(f"{stem}_points.gpkg")
         parameters = {
             "MAP": map_layer,

@@ -125,15 +125,15 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
 
 
 def test_reopening_resumes_at_first_unlabelled_point(map_layer, tmp_path, qgis_iface, qgis_parent):
-    import processing
     from csagf_plugin.gui.accuracy_dock import AccuracyDock
 
-    path = processing.run("csagf:random_points", {"MAP": map_layer, "DESIGN": 0, "N": 5, "SEED": 1,
-                                                  "OUTPUT": str(tmp_path / "p.gpkg")})["OUTPUT"]
-    layer = QgsVectorLayer(path, "points", "ogr")
-    QgsProject.instance().addMapLayer(layer)
     dock = AccuracyDock(qgis_iface, parent=qgis_parent)
-    dock.set_layers(map_layer, layer)
+    dock.map_combo.setLayer(map_layer)
+    dock.design_combo.setCurrentIndex(0)
+    dock.n_spin.setValue(5)
+    layer = dock.create_points()  # no path given: saved beside the map
+    path = layer.source().split("|")[0]
+    assert Path(path) == tmp_path / "map_points.gpkg"
     dock.label_current(2)
     dock.label_current(3)
     dock.deleteLater()
