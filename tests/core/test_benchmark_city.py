@@ -219,3 +219,16 @@ def test_cancel_stops_generation(tmp_path: Path) -> None:
 
     with pytest.raises(Canceled):
         generate_city(tmp_path, size_px=128, progress=CancelAtOnce())
+
+
+def test_preview_shows_the_three_layers(city: CityPaths, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from csagf_plugin.core.benchmark_city.preview import write_preview
+
+    png = tmp_path / "city.png"
+    write_preview(city, png, max_px=256)
+    from PIL import Image
+
+    with Image.open(png) as picture:
+        assert picture.width > 2.5 * picture.height, "three panels side by side"
+        assert np.asarray(picture.convert("RGB")).std() > 10.0
