@@ -45,12 +45,16 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> CityPaths:
     return generate_city(tmp_path_factory.mktemp("city"), size_px=1024, seed=0)
 
 
-def test_same_seed_same_city_other_seed_other_city(tmp_path: Path) -> None:
+def test_same_seed_same_city_other_seed_other_city_any_ntl_resolution(tmp_path: Path) -> None:
     first = generate_city(tmp_path / "a", size_px=256, seed=3)
     again = generate_city(tmp_path / "b", size_px=256, seed=3)
     other = generate_city(tmp_path / "c", size_px=256, seed=4)
     assert _data_digest(first) == _data_digest(again)
     assert _data_digest(first) != _data_digest(other)
+    coarse = generate_city(tmp_path / "d", size_px=256, seed=3, ntl_pixel_m=100.0)
+    for a, b in ((first.vhr, coarse.vhr), (first.labels, coarse.labels)):
+        with rasterio.open(a) as fine_src, rasterio.open(b) as coarse_src:
+            assert np.array_equal(fine_src.read(), coarse_src.read()), "the NTL resolution does not change the city"
 
 
 def test_every_class_is_present_with_plausible_shares(city: CityPaths) -> None:
@@ -148,6 +152,16 @@ def test_misregistration_is_drawn_within_the_bound_and_moves_the_night_light(tmp
         assert (col, row) == pytest.approx((round(col), round(row)), abs=1e-6)
         common = b.read(1)[round(row):round(row) + a.height, round(col):round(col) + a.width]
         assert not np.allclose(a.read(1), common, rtol=0.05), "the shift moved the night light"
+
+
+def test_a_longer_reach_of_the_plan_does_not_change_the_city() -> None:
+    near, far = CityLayout(300.0, seed=8), CityLayout(300.0, seed=8, reach_m=5000.0)
+    assert len(far.lines_u.pos) > len(near.lines_u.pos)
+    x, y = np.meshgrid(np.linspace(-50, 350, 120), np.linspace(-50, 350, 120))
+    a, b = near.sample(x, y), far.sample(x, y)
+    np.testing.assert_array_equal(a.label, b.label)
+    np.testing.assert_array_equal(a.block, b.block)
+    np.testing.assert_array_equal(near.radiance(a), far.radiance(b))
 
 
 def test_windows_join_without_seams() -> None:

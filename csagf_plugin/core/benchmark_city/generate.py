@@ -115,13 +115,14 @@ def generate_city(out_dir: str | os.PathLike, size_px: int = 2048, seed: int = 0
     out.mkdir(parents=True, exist_ok=True)
     paths = CityPaths(vhr=out / "vhr.tif", ntl=out / "ntl.tif", labels=out / "labels.tif", card=out / "city.json")
     geo = city_geometry(size_px, vhr_pixel_m)
-    city = CityLayout(geo.size_m, seed)
-
     rng = np.random.default_rng([seed, 7_0707])
     radius = misregistration_ntl_px * np.sqrt(rng.random())
     angle = rng.uniform(0, 2 * np.pi)
     shift = (float(radius * np.cos(angle)), float(radius * np.sin(angle)))
     psf_sigma = float(rng.uniform(0.8, 1.5))
+    margin = int(np.ceil(3 * psf_sigma + misregistration_ntl_px)) + 1  # NTL pixels around the VHR extent
+    # The plan reaches past the NTL margin (the diagonal of the rotated frame included); reach only adds outer blocks.
+    city = CityLayout(geo.size_m, seed, reach_m=1.45 * (geo.size_m / 2 + (margin + 2) * ntl_pixel_m) + 300.0)
 
     base = {"width": size_px, "height": size_px, "crs": VHR_CRS, "transform": geo.transform,
             **_tile_options(size_px)}
@@ -148,7 +149,6 @@ def generate_city(out_dir: str | os.PathLike, size_px: int = 2048, seed: int = 0
                         **{f"CLASS_{c.id}": c.name for c in FUNCTIONAL_CLASSES})
     _write_category_names(paths.labels)
 
-    margin = int(np.ceil(3 * psf_sigma + misregistration_ntl_px)) + 1
     latitude = SCENE_CENTRE_LONLAT[1]
     grid = ntl_grid(VHR_CRS, geo.bounds, latitude, ntl_pixel_m, margin)
     radiance = render_ntl(city, grid, VHR_CRS, geo.left, geo.top, shift, psf_sigma, seed)

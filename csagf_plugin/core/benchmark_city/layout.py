@@ -194,11 +194,14 @@ class CityLayout:
         # Styles: cycled in hash order so even a small scene has each look (and each look-alike pair).
         order = noise(5)
         cycles = {RESIDENTIAL: (SLABS, TOWERS, SLABS, LOWRISE, SLABS), COMMERCIAL: (SLABS, TOWERS, MALL),
-                  INDUSTRIAL: (SHEDS,), GREEN: (PARK,), NON_DEVELOPED: (FIELDS, BARE, FIELDS, CONSTRUCTION, FIELDS)}
+                  INDUSTRIAL: (SHEDS,), GREEN: (PARK,)}
         for zone_id, cycle in cycles.items():
             where = np.flatnonzero(zone.ravel() == zone_id)
             ranked = where[np.argsort(order.ravel()[where], kind="stable")]
             style.ravel()[ranked] = np.resize(np.asarray(cycle, dtype=np.uint8), ranked.size)
+        # Outside the city the look is a per-block draw, so blocks added by a longer reach change nothing.
+        rural = zone == NON_DEVELOPED
+        style[rural] = np.select([order[rural] < 0.6, order[rural] < 0.8], [FIELDS, BARE], CONSTRUCTION)
         self.block_zone = zone
         self.block_style = style
         self.block_urban = urban
