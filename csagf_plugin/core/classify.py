@@ -31,7 +31,7 @@ from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileGrid
 
 BLOCK_SIZE = 256  # GeoTIFF block edge of the outputs
-GDAL_CACHE_BYTES = 48 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
+GDAL_CACHE_BYTES = 16 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
 
 
 def print_warning(message: str) -> None:
