@@ -371,6 +371,8 @@ class AccuracyDock(QDockWidget):
             return False
         self.labels[point.fid] = class_id
         self.layer.triggerRepaint()
+        if class_id is not None and self.labelled_count() == len(self.points):
+            self.set_status(f"All {len(self.points)} points are labelled: compute the accuracy report.")
         if class_id is not None and self.index < len(self.points) - 1:
             self.go_to(self.index + 1)
         else:

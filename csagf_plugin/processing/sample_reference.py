@@ -148,7 +148,7 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
             geometry = feature.geometry()
             for fid in index.intersects(geometry.boundingBox()):
                 shape, value = shapes[fid]
-                if shape.contains(geometry) or shape.intersects(geometry):
+                if shape.intersects(geometry):  # a point on a shared edge takes the first polygon found
                     class_id = class_id_of(value)
                     return class_id if class_id else None
             return None
