@@ -58,3 +58,20 @@ def test_preview_png_shows_image_map_and_legend(scene: dict[str, Path], tiny_mod
     for c in result.classes:
         r, g, b = (int(c.color[i:i + 2], 16) for i in (1, 3, 5))
         assert np.any(np.all(np.abs(rgb - (r, g, b)) <= 2, axis=-1)), f"{c.name} colour missing"
+
+
+def test_qgis_loads_the_style_beside_a_map_as_a_legend(scene: dict[str, Path], tiny_model: Path) -> None:
+    """The QML is only worth writing if QGIS reads it: paletted renderer, class names and colours in the legend."""
+    qgis_core = pytest.importorskip("qgis.core")
+    result = classify_scene(ClassifyConfig(str(scene["vhr"]), str(scene["ntl"]), str(tiny_model),
+                                           str(scene["folder"] / "zones.tif"), threads=1), warn=None)
+    write_style_for_raster(result.output_path, result.classes)
+    if qgis_core.QgsApplication.instance() is None:
+        pytest.skip("no QgsApplication (pytest-qgis not active)")
+    layer = qgis_core.QgsRasterLayer(result.output_path, "zones")
+    assert layer.isValid()
+    _, loaded = layer.loadDefaultStyle()  # QGIS's own lookup of <map>.qml
+    renderer = layer.renderer()
+    assert loaded and renderer.type() == "paletted" and renderer.band() == 1
+    assert [(int(c.value), c.label, c.color.name()) for c in renderer.classes()] == [
+        (c.id, c.name, c.color) for c in result.classes]
