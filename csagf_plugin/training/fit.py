@@ -76,6 +76,9 @@ class TrainConfig:
                              f"({self.patience}) must be at least 1.")
         if self.lr <= 0:
             raise InputError(f"Learning rate {self.lr} must be positive (paper: 1e-3).")
+        if self.val_share <= 0:
+            raise InputError("The validation share must be above 0: the best checkpoint is the one with the best "
+                             "validation mIoU.")
 
     @property
     def output_path(self) -> Path:
@@ -107,6 +110,7 @@ class _Dist:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    owns_group: bool = False  # this run started the process group, so it ends it
 
     @property
     def main(self) -> bool:
@@ -120,9 +124,10 @@ def _init_distributed(device: str) -> _Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return _Dist()
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()
+    if owns:
         dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), owns)
 
 
 def _pick_device(requested: str, dist_info: _Dist) -> str:
@@ -173,6 +178,9 @@ def _split(store: TileStore, config: TrainConfig, warn: Warn) -> Split:
             f"Too few spatial blocks ({split.num_blocks}) for a training/validation split: {len(split.train)} "
             f"training and {len(split.val)} validation tiles. Use more or larger rasters, a smaller block size "
             f"(now {block} px) or a smaller stride.")
+    if len(split.test) == 0:
+        warn("No test tiles (test share 0 or too few blocks): the final confusion matrix and test metrics use the "
+             "validation split.")
     return split
 
 
@@ -414,5 +422,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = _n
         import torch.distributed as dist
 
         dist.barrier()
+        if dist_info.owns_group:
+            dist.destroy_process_group()
     progress.set_progress(100.0)
     return result

@@ -183,9 +183,10 @@ def _fmt(bounds: Iterable[float]) -> str:
 
 
 def _open_layer(path: str, layer: str | None):  # -> tuple[ogr.DataSource, ogr.Layer]
-    from osgeo import gdal, ogr
+    from osgeo import ogr
 
-    gdal.UseExceptions()
+    # GDAL's exception mode is process-wide (and QGIS's), so it is left as the host set it: both None and
+    # RuntimeError mean "cannot open".
     try:
         ds = ogr.Open(str(path))
     except RuntimeError as exc:

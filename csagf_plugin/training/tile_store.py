@@ -58,8 +58,9 @@ class TileStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
         with open(tmp, "wb") as fh:
-            (np.savez_compressed if compress else np.savez)(fh, vhr=self.vhr, ntl=self.ntl, labels=self.labels, scene=self.scene, origin=self.origin,
-                     meta=np.array(json.dumps(self.meta())))
+            write = np.savez_compressed if compress else np.savez
+            write(fh, vhr=self.vhr, ntl=self.ntl, labels=self.labels, scene=self.scene, origin=self.origin,
+                  meta=np.array(json.dumps(self.meta())))
         os.replace(tmp, path)
         return str(path)
 
