@@ -128,7 +128,7 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
         design = DESIGNS[self.parameterAsEnum(parameters, self.DESIGN, context)]
         per_class = parse_counts_per_class(self.parameterAsString(parameters, self.N_PER_CLASS, context) or "")
         if per_class and design != STRATIFIED_RANDOM:
-            feedback.pushWarning(f"Points per class only apply to a stratified design; the {design} design "
+            feedback.pushWarning(f"Points per class only apply to a stratified design; the {design.replace('_', ' ')} design "
                                  "uses the total number of points.")
             per_class = {}
         n = self.parameterAsInt(parameters, self.N, context)
