@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 import rasterio
-from rasterio.enums import MaskFlags
+from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.windows import Window
 
 from .errors import Canceled, InputError
@@ -202,6 +202,11 @@ def _check_inputs(vhr: rasterio.DatasetReader, ntl: rasterio.DatasetReader | Non
         vhr_bands, alpha = list(range(1, need + 1)), None
     elif vhr.count == need + 1:
         vhr_bands, alpha = list(range(1, need + 1)), need + 1
+        interp = vhr.colorinterp[alpha - 1]
+        if interp != ColorInterp.alpha:
+            note(f"VHR raster {config.vhr_path} has {vhr.count} bands; model {card.name} expects {need}, so band "
+                 f"{alpha} (colour interpretation '{interp.name}', not alpha) is read as alpha: 0 = no data. "
+                 "If it is not an alpha band, give a raster with only the model's bands.")
     else:
         raise InputError(
             f"VHR raster {config.vhr_path} has {vhr.count} bands but model {card.name} expects {need} "

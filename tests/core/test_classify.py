@@ -254,3 +254,16 @@ def test_tall_scene_is_written_in_whole_block_rows(scene: dict[str, Path], vhr_o
     expected, tie = pointwise_classes(rgb, tiny_card(), "uint8")
     np.testing.assert_array_equal(zones[~tie], expected[~tie])
     assert sum(result.class_pixels.values()) == 700 * 40
+
+
+def test_fourth_band_not_marked_alpha_is_read_as_alpha_with_a_warning(scene: dict[str, Path],
+                                                                       tiny_model: Path) -> None:
+    rgbn = np.concatenate([smooth_texture(150, 200, 3, seed=1), np.full((1, 150, 200), 200, np.uint8)])
+    rgbn[3, :20, :30] = 0
+    path = write_raster(scene["folder"] / "rgbn.tif", rgbn, UTM51, from_origin(*VHR_ORIGIN, 1.0, 1.0),
+                        photometric="MINISBLACK")  # GDAL would otherwise mark a 4th uint8 band as alpha
+    messages: list[str] = []
+    result = classify_scene(ClassifyConfig(str(path), str(scene["ntl"]), str(tiny_model),
+                                           str(scene["folder"] / "zones.tif")), warn=messages.append)
+    np.testing.assert_array_equal(read(result.output_path) == 0, rgbn[3] == 0)
+    assert len(messages) == 1 and "band 4" in messages[0] and "read as alpha" in messages[0]

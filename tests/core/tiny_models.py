@@ -91,10 +91,10 @@ def build_onnx(path: Path, card: ModelCard | None, weights: np.ndarray | None = 
 
 
 def write_raster(path: Path, data: np.ndarray, crs: CRS | None, transform: rasterio.Affine,
-                 nodata: float | None = None, alpha_last: bool = False) -> Path:
-    """Write [B, H, W] to a GeoTIFF (band interpretation alpha on the last band when alpha_last)."""
+                 nodata: float | None = None, alpha_last: bool = False, **options: object) -> Path:
+    """Write [B, H, W] to a GeoTIFF (alpha on the last band when alpha_last; options go to the GTiff driver)."""
     profile = {"driver": "GTiff", "width": data.shape[2], "height": data.shape[1], "count": data.shape[0],
-               "dtype": str(data.dtype), "transform": transform, "nodata": nodata}
+               "dtype": str(data.dtype), "transform": transform, "nodata": nodata, **options}
     if crs is not None:
         profile["crs"] = crs
     with rasterio.open(path, "w", **profile) as dst:
