@@ -128,8 +128,8 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
         design = DESIGNS[self.parameterAsEnum(parameters, self.DESIGN, context)]
         per_class = parse_counts_per_class(self.parameterAsString(parameters, self.N_PER_CLASS, context) or "")
         if per_class and design != STRATIFIED_RANDOM:
-            feedback.pushWarning(f"Points per class only apply to a stratified design; the {design.replace('_', ' ')} design "
-                                 "uses the total number of points.")
+            feedback.pushWarning("Points per class only apply to a stratified design; the "
+                                 f"{design.replace('_', ' ')} design uses the total number of points.")
             per_class = {}
         n = self.parameterAsInt(parameters, self.N, context)
         if n <= 0 and not per_class:
