@@ -30,23 +30,23 @@ def fit_normalisation(store: TileStore, indices: np.ndarray, card: ModelCard, ma
     return card
 
 
-def tile_sample_weights(labels: np.ndarray, class_weights: np.ndarray, min_pixels: int = 16) -> np.ndarray:
-    """Sampling weight of each tile: the largest class weight among classes it holds (>= min_pixels pixels).
+def tile_sample_weights(labels: np.ndarray, num_classes: int = 7, threshold: float = 0.5,
+                        min_pixels: int = 16) -> np.ndarray:
+    """Repeat factor of each tile (LVIS repeat-factor sampling): max over its classes of max(1, sqrt(t / f_c)).
 
-    Tiles holding a rare class are drawn more often; a tile of the commonest class alone keeps the smallest weight.
+    f_c is the share of tiles holding class c (at least `min_pixels` pixels) and t the `threshold`: a class found in
+    half the tiles or more is not oversampled, one in 5 % of the tiles about 3 times, so rare classes are seen more
+    often without a few tiles being drawn over and over.
     """
-    n, c = len(labels), len(class_weights)
-    weights = np.zeros(n, dtype=np.float64)
+    n = len(labels)
+    held = np.zeros((n, num_classes), dtype=bool)
     for i in range(n):
-        counts = np.bincount(labels[i].ravel(), minlength=c + 1)[1:c + 1]
-        held = counts >= min(min_pixels, max(int(counts.max()), 1))
-        weights[i] = class_weights[held].max() if held.any() else 0.0
-    positive = weights > 0
-    if positive.any():
-        weights[~positive] = weights[positive].min()
-    else:
-        weights[:] = 1.0
-    return weights
+        counts = np.bincount(labels[i].ravel(), minlength=num_classes + 1)[1:num_classes + 1]
+        held[i] = counts >= min_pixels
+    share = held.mean(axis=0) if n else np.zeros(num_classes)
+    factor = np.where(share > 0, np.sqrt(threshold / np.maximum(share, 1e-12)), 1.0)
+    factor = np.maximum(factor, 1.0)
+    return np.array([factor[h].max() if h.any() else 1.0 for h in held], dtype=np.float64)
 
 
 def make_dataset(store: TileStore, indices: np.ndarray, card: ModelCard, train: bool, seed: int = 0

@@ -59,7 +59,7 @@ class TrainConfig:
     val_share: float = 0.15  # share of tiles (by spatial blocks) for validation
     test_share: float = 0.15  # share of tiles (by spatial blocks) for the final test
     block_size: int | None = None  # spatial block edge in px for the split; None: 4 tiles
-    oversample: bool = True  # draw tiles holding rare classes more often
+    oversample: bool = True  # draw tiles holding rare classes more often (repeat-factor sampling)
     augment: bool = True  # flips, 90-degree turns, mild VHR brightness/contrast
     seed: int = 0  # seeds the split, sampling, augmentation and weights
     device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
@@ -290,7 +290,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = _n
     absent = [c.name for c, n in zip(FUNCTIONAL_CLASSES, counts) if n == 0]
     if absent:
         warn(f"The training tiles hold no pixel of {absent}: the model cannot learn these classes.")
-    weights = tile_sample_weights(store.labels[split.train], class_weights) if config.oversample else None
+    weights = tile_sample_weights(store.labels[split.train], NUM_CLASSES) if config.oversample else None
 
     model = create_model(config.model, NUM_CLASSES, vhr_bands=store.vhr.shape[1], ntl_bands=store.ntl.shape[1],
                          width=config.width)

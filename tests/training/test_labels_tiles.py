@@ -154,3 +154,16 @@ def test_ntl_not_overlapping_is_refused(synthetic) -> None:
     with pytest.raises(InputError, match="does not overlap"):
         prepare_tiles(PrepareConfig([SceneSource(str(scene.vhr), str(scene.labels))], str(synthetic.ntl_partial),
                                     tile_size=64))
+
+
+@pytest.mark.real_data
+def test_shanghai_cells_polygons_match_the_label_raster(shared_data) -> None:
+    folder = shared_data / "shanghai_pudong"
+    vhr, raster = folder / "vhr" / "google_0_10.tif", folder / "labels_visual" / "google_0_10_labels.tif"
+    if not (vhr.exists() and (folder / "labels_visual" / "cells.gpkg").exists()):
+        pytest.skip("Shanghai labels are absent")
+    from_polygons = labels_for_vhr(vhr, folder / "labels_visual" / "cells.gpkg", class_field="class_id")
+    from_raster = labels_for_vhr(vhr, raster)
+    labelled = from_raster > 0
+    assert labelled.mean() > 0.5
+    assert (from_polygons[labelled] == from_raster[labelled]).mean() > 0.98  # same cells, two label sources

@@ -80,15 +80,16 @@ def test_brightness_contrast_touch_vhr_only_and_mildly() -> None:
 def test_tiles_with_a_rare_class_are_drawn_more_often() -> None:
     from csagf_plugin.training.data import EpochSampler, tile_sample_weights
 
-    labels = np.ones((3, 8, 8), dtype=np.uint8)
-    labels[1, :4] = 7  # tile 1 holds the rare class 7
-    labels[2] = 0  # tile 2 is unlabelled: it keeps the smallest weight, not zero
-    weights = tile_sample_weights(labels, np.array([0.5, 0, 0, 0, 0, 0, 4.0]))
-    assert weights.tolist() == [0.5, 4.0, 0.5]
-    draws = np.concatenate([list(EpochSampler(3, weights, seed=0)) for _ in range(1)] +
-                           [list(iter(s)) for s in [EpochSampler(3, weights, seed=k) for k in range(1, 200)]])
-    share = np.bincount(draws, minlength=3) / len(draws)
-    assert share[1] == pytest.approx(4.0 / 5.0, abs=0.05)
+    labels = np.ones((8, 8, 8), dtype=np.uint8)  # class 1 in every tile
+    labels[0, :4] = 7  # class 7 in one tile of eight (share 1/8)
+    labels[1:3, :4] = 2  # class 2 in two tiles of eight (share 1/4)
+    labels[3] = 0  # an unlabelled tile keeps factor 1
+    weights = tile_sample_weights(labels, num_classes=7, threshold=0.5)
+    # repeat factors max(1, sqrt(0.5 / share)): class 7 -> 2, class 2 -> sqrt(2), class 1 -> 1
+    np.testing.assert_allclose(weights, [2.0, 2 ** 0.5, 2 ** 0.5, 1, 1, 1, 1, 1])
+    draws = np.concatenate([list(EpochSampler(8, weights, seed=k)) for k in range(300)])
+    share = np.bincount(draws, minlength=8) / len(draws)
+    assert share[0] == pytest.approx(2.0 / weights.sum(), abs=0.02)
 
 
 def test_epoch_sampler_gives_each_process_its_own_equal_share() -> None:
