@@ -16,6 +16,9 @@ from .inputs import MIN_SIZE, NetworkInputError, check_inputs
 # PAN's feature pyramid attention halves its 1/16 feature three more times: tiles must be at least 128 pixels.
 MIN_SIZES: dict[str, int] = {"pan": 128}
 
+# PSPNet's adaptive pooling bins are computed at trace time: its ONNX graph only works at the traced tile size.
+STATIC_SIZE: frozenset[str] = frozenset({"pspnet"})
+
 # Our model names -> segmentation-models-pytorch architecture class names.
 BASELINES: dict[str, str] = {"unet": "Unet", "deeplabv3plus": "DeepLabV3Plus", "fpn": "FPN", "pspnet": "PSPNet",
                              "pan": "PAN"}
@@ -36,6 +39,7 @@ class SmpBaseline(nn.Module):
             raise NetworkInputError(f"Unknown baseline '{name}'; valid baselines: {list(BASELINES)}.")
         self.variant = name
         self.min_size = MIN_SIZES.get(name, MIN_SIZE)  # smallest tile edge this network accepts
+        self.dynamic_size = name not in STATIC_SIZE  # False: export fixes height and width at the tile size
         self.num_classes = num_classes
         self.vhr_bands = vhr_bands
         self.ntl_bands = ntl_bands

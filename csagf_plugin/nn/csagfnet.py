@@ -48,6 +48,7 @@ class CSAGFNet(nn.Module):
         self.aligns = variant in ("oafa", "full")
         self.has_gate = variant == "full"
         self.min_size = MIN_SIZE  # smallest tile edge this network accepts
+        self.dynamic_size = True  # the exported graph accepts any valid height and width
         self.model_args: dict[str, Any] = {"name": variant, "num_classes": num_classes, "vhr_bands": vhr_bands,
                                            "ntl_bands": ntl_bands, "width": width}
 
