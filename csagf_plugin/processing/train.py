@@ -161,5 +161,5 @@ class TrainAlgorithm(CsagfAlgorithm):
             self.METRICS_CSV: result.metrics_csv,
             self.CURVE_PNG: result.curve_png,
             self.CONFUSION_PNG: result.confusion_png,
-            self.BEST_MIOU: float(result.val_metrics.get("miou", float("nan"))),
+            self.BEST_MIOU: float(result.val_metrics.get("val_miou", float("nan"))),
         }

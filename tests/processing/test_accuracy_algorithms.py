@@ -205,15 +205,7 @@ def test_accuracy_assessment_single_point_class_and_empty_layer(map_path, tmp_pa
                                     "OUTPUT_HTML": str(tmp_path / "e.html")})
 
 
-def qgis_process(*args: str) -> subprocess.CompletedProcess:
-    """Run scripts/qgis_process.sh in the user's QGIS profile (pytest-qgis points QGIS at a throw-away one)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH")}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    return subprocess.run([str(REPO / "scripts" / "qgis_process.sh"), *args], capture_output=True, text=True,
-                          timeout=300, env=env)
-
-
-def test_random_points_through_qgis_process(map_path, tmp_path):
+def test_random_points_through_qgis_process(map_path, tmp_path, qgis_process):
     out = tmp_path / "cli.gpkg"
     done = qgis_process("run", "csagf:random_points", "--", f"MAP={map_path}", "DESIGN=1", "N=8", "ALLOCATION=1",
                         "SEED=2", f"OUTPUT={out}")

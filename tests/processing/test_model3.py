@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -33,7 +31,7 @@ def test_model_loads_with_its_four_steps():
     assert str(REPO) not in MODEL3.read_text(encoding="utf-8")  # no machine-specific paths inside
 
 
-def test_model_runs_through_qgis_process(tmp_path):
+def test_model_runs_through_qgis_process(tmp_path, qgis_process):
     benchmark_city = pytest.importorskip("csagf_plugin.core.benchmark_city")
     tiny_models = pytest.importorskip("tests.core.tiny_models")
     city = benchmark_city.generate_city(tmp_path / "city", size_px=256, seed=3)
@@ -44,13 +42,9 @@ def test_model_runs_through_qgis_process(tmp_path):
            "accuracy_assessment:report": tmp_path / "report.html",
            "accuracy_assessment:numbers": tmp_path / "report.json",
            "accuracy_assessment:tables": tmp_path / "tables"}
-    env = {k: v for k, v in os.environ.items() if k not in ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH")}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    done = subprocess.run(
-        [str(REPO / "scripts" / "qgis_process.sh"), "run", str(MODEL3), "--", f"vhr={city.vhr}", f"ntl={city.ntl}",
-         f"reference={city.labels}", *model_arg, "n_points=60", "min_per_class=3", "seed=2",
-         "confidence=95", *(f"{k}={v}" for k, v in out.items())],
-        capture_output=True, text=True, timeout=300, env=env)
+    done = qgis_process("run", str(MODEL3), "--", f"vhr={city.vhr}", f"ntl={city.ntl}", f"reference={city.labels}",
+                        *model_arg, "n_points=60", "min_per_class=3", "seed=2", "confidence=95",
+                        *(f"{k}={v}" for k, v in out.items()))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Executed 4 algorithms" in done.stdout
     points = QgsVectorLayer(str(out["sample_reference:points"]), "points", "ogr")
