@@ -331,56 +331,56 @@ class _RowWriter:
     """Turns blended blocks into class ids (and confidence, gate) and writes them in whole GeoTIFF block rows.
 
     Writing whole block rows means each compressed output block is written once, never re-read and rewritten,
-    so GDAL's block cache holds at most a few block rows of output whatever the scene's size.
+    so GDAL's block cache holds at most a few block rows of output whatever the scene's size.  Rows wait in
+    buffers allocated once (a block row plus a tile row high), so no scene-wide array is ever allocated.
     """
 
-    def __init__(self, card: ModelCard, writers: dict[str, rasterio.io.DatasetWriter], width: int) -> None:
+    def __init__(self, card: ModelCard, writers: dict[str, rasterio.io.DatasetWriter], width: int,
+                 tile_size: int) -> None:
         self.ids = card.class_ids()
         self.classes = len(self.ids)
         self.writers = writers
         self.width = width
         self.counts = np.zeros(256, dtype=np.int64)
-        self.strip: dict[str, np.ndarray] = {}  # the tile row being filled
-        self.pending: dict[str, list[np.ndarray]] = {key: [] for key in writers}  # finished rows not yet written
-        self.pending_rows = 0
-        self.written_rows = 0
+        rows = BLOCK_SIZE + tile_size
+        self.buffers = {key: np.zeros((rows, width), np.uint8) if key == "map"
+                        else np.full((rows, width), np.nan, np.float32) for key in writers}
+        self.filled = 0  # rows of the buffers finished and waiting to be written
+        self.row_height = 0  # height of the tile row being filled, 0 before its first block
+        self.written = 0  # raster rows already written
 
-    def add(self, x0: int, y0: int, values: np.ndarray, valid: np.ndarray) -> None:
+    def add(self, x0: int, values: np.ndarray, valid: np.ndarray) -> None:
         """Put a blended block [K, h, w] at column x0 of the current tile row."""
         h, w = values.shape[1:]
-        if not self.strip:
-            self.strip = {"map": np.zeros((h, self.width), dtype=np.uint8)}
-            for key in ("confidence", "gate"):
-                if key in self.writers:
-                    self.strip[key] = np.full((h, self.width), np.nan, dtype=np.float32)
+        self.row_height = h
+        rows = slice(self.filled, self.filled + h)
         probs = values[:self.classes]
         winner, best = _winner(probs)
-        self.strip["map"][:, x0:x0 + w] = np.where(valid, self.ids[winner], 0)
-        if "confidence" in self.strip:
+        self.buffers["map"][rows, x0:x0 + w] = np.where(valid, self.ids[winner], 0)
+        if "confidence" in self.buffers:
             total = probs.sum(axis=0)
             conf = np.divide(best, total, out=np.zeros_like(best), where=total > 0)
-            self.strip["confidence"][:, x0:x0 + w] = np.where(valid, conf, np.nan)
-        if "gate" in self.strip:
-            self.strip["gate"][:, x0:x0 + w] = np.where(valid, values[self.classes], np.nan)
+            self.buffers["confidence"][rows, x0:x0 + w] = np.where(valid, conf, np.nan)
+        if "gate" in self.buffers:
+            self.buffers["gate"][rows, x0:x0 + w] = np.where(valid, values[self.classes], np.nan)
 
     def end_row(self, last: bool) -> None:
         """Finish the current tile row; write every whole block row ready (everything when `last`)."""
-        if self.strip:
-            self.counts += np.bincount(self.strip["map"].ravel(), minlength=256)
-            for key, data in self.strip.items():
-                self.pending[key].append(data)
-            self.pending_rows += self.strip["map"].shape[0]
-            self.strip = {}
-        rows = self.pending_rows if last else (self.pending_rows // BLOCK_SIZE) * BLOCK_SIZE
+        if self.row_height:
+            done = self.buffers["map"][self.filled:self.filled + self.row_height]
+            self.counts += np.bincount(done.ravel(), minlength=256)
+            self.filled += self.row_height
+            self.row_height = 0
+        rows = self.filled if last else (self.filled // BLOCK_SIZE) * BLOCK_SIZE
         if rows == 0:
             return
-        window = Window(0, self.written_rows, self.width, rows)
-        for key, parts in self.pending.items():
-            data = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            self.writers[key].write(data[:rows], 1, window=window)
-            self.pending[key] = [data[rows:]] if rows < data.shape[0] else []
-        self.pending_rows -= rows
-        self.written_rows += rows
+        window = Window(0, self.written, self.width, rows)
+        left = self.filled - rows  # fewer than BLOCK_SIZE <= rows: the move below never overlaps itself
+        for key, buffer in self.buffers.items():
+            self.writers[key].write(buffer[:rows], 1, window=window)
+            buffer[:left] = buffer[rows:self.filled]
+        self.filled = left
+        self.written += rows
 
 
 def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyResult, batch_size: int,
@@ -405,7 +405,7 @@ def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyRe
                 writers[key] = _open_output(temps[key], vhr, "float32", float("nan"))
         channels = card.num_classes + (1 if "gate" in writers else 0)
         blender = StreamingBlender(grid, channels)
-        rows = _RowWriter(card, writers, vhr.width)
+        rows = _RowWriter(card, writers, vhr.width, grid.tile_size)
         tiles = list(grid)
         ntl_missing = 0
         progress.set_progress(0.0)
@@ -449,8 +449,8 @@ def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyRe
                 values = outputs.get((row, column))
                 if values is None:
                     result.tiles_skipped += 1
-                for x0, y0, block in blender.add(row, column, values):
-                    rows.add(x0, y0, block, valid[:block.shape[1], :block.shape[2]])
+                for x0, _, block in blender.add(row, column, values):
+                    rows.add(x0, block, valid[:block.shape[1], :block.shape[2]])
                 if column == grid.columns - 1:
                     t3 = time.perf_counter()
                     rows.end_row(last=row == grid.rows - 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
@@ -71,10 +72,9 @@ class TileGrid:
                 yield row, column
 
     def weights(self, row: int, column: int) -> np.ndarray:
-        """Blending weights [tile, tile] float32 of one tile (1 on sides without a neighbour)."""
-        wy = ramp_weights(self.tile_size, self.overlap, row > 0, row < self.rows - 1)
-        wx = ramp_weights(self.tile_size, self.overlap, column > 0, column < self.columns - 1)
-        return np.outer(wy, wx)
+        """Blending weights [tile, tile] float32 of one tile (1 on sides without a neighbour); read-only."""
+        return _tile_weights(self.tile_size, self.overlap, row > 0, row < self.rows - 1, column > 0,
+                             column < self.columns - 1)
 
 
 def check_tiling(tile_size: int, overlap: int) -> None:
@@ -106,6 +106,14 @@ def ramp_weights(tile_size: int, overlap: int, ramp_start: bool, ramp_end: bool)
         if ramp_end:
             w[tile_size - overlap:] = rise[::-1]
     return w.astype(np.float32)
+
+
+@lru_cache(maxsize=32)
+def _tile_weights(tile_size: int, overlap: int, top: bool, bottom: bool, left: bool, right: bool) -> np.ndarray:
+    """Outer product of the row and column ramps; at most nine kinds of tile per grid, so they are cached."""
+    weights = np.outer(ramp_weights(tile_size, overlap, top, bottom), ramp_weights(tile_size, overlap, left, right))
+    weights.flags.writeable = False
+    return weights
 
 
 class StreamingBlender:
