@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--w-dice", type=float, default=0.3, help="weight of the Dice loss")
     tr.add_argument("--w-focal", type=float, default=0.3, help="weight of the focal loss")
     tr.add_argument("--gamma", type=float, default=2.0, help="focal loss gamma")
+    tr.add_argument("--class-weight-power", type=float, default=1.0,
+                    help="class weights = (1/frequency)^power: 1 as in the paper, 0.5 gentler, 0 none")
     tr.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs")
     tr.add_argument("--val-share", type=float, default=0.15)
     tr.add_argument("--test-share", type=float, default=0.15)
@@ -160,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 output_dir=args.output_dir, tiles=args.tiles, data=data, model=args.model, width=_width(args.width),
                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                 w_ce=args.w_ce, w_dice=args.w_dice, w_focal=args.w_focal, focal_gamma=args.gamma,
+                class_weight_power=args.class_weight_power,
                 patience=args.patience, val_share=args.val_share, test_share=args.test_share,
                 block_size=args.block_size, oversample=not args.no_oversample, augment=not args.no_augment,
                 seed=args.seed, device=args.device, num_workers=args.workers, resume=args.resume, name=args.name,

@@ -55,6 +55,7 @@ class TrainConfig:
     w_dice: float = 0.3  # weight of the Dice loss
     w_focal: float = 0.3  # weight of the focal loss (alpha = class weights)
     focal_gamma: float = 2.0  # focusing parameter of the focal loss
+    class_weight_power: float = 1.0  # class weights = (1 / frequency) ** power: 1 paper, 0.5 gentler, 0 none
     patience: int = 10  # stop after this many epochs without a better validation mIoU
     val_share: float = 0.15  # share of tiles (by spatial blocks) for validation
     test_share: float = 0.15  # share of tiles (by spatial blocks) for the final test
@@ -286,7 +287,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = _n
                  "best_val": {}}
 
     counts = store.class_pixel_counts(split.train, NUM_CLASSES)
-    class_weights = class_weights_from_counts(counts)
+    class_weights = class_weights_from_counts(counts, power=config.class_weight_power)
     absent = [c.name for c, n in zip(FUNCTIONAL_CLASSES, counts) if n == 0]
     if absent:
         warn(f"The training tiles hold no pixel of {absent}: the model cannot learn these classes.")

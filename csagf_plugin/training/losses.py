@@ -15,10 +15,11 @@ if TYPE_CHECKING:
     import torch
 
 
-def class_weights_from_counts(counts: np.ndarray, max_weight: float = 10.0) -> np.ndarray:
-    """Weights inversely proportional to class pixel frequency, mean 1 over present classes, capped at max_weight.
+def class_weights_from_counts(counts: np.ndarray, max_weight: float = 10.0, power: float = 1.0) -> np.ndarray:
+    """Weights proportional to (1 / class pixel frequency) ** power, mean 1 over present classes, capped.
 
-    Classes with no training pixel get weight 0 (they never appear as a target anyway).
+    power 1 is the paper's inverse frequency, 0.5 its gentler square root, 0 no weighting. Classes with no training
+    pixel get weight 0 (they never appear as a target anyway).
     """
     counts = np.asarray(counts, dtype=np.float64)
     present = counts > 0
@@ -26,7 +27,7 @@ def class_weights_from_counts(counts: np.ndarray, max_weight: float = 10.0) -> n
     if not present.any():
         raise InputError("No labelled pixel in the training tiles: nothing to learn from.")
     freq = counts[present] / counts[present].sum()
-    w = 1.0 / freq
+    w = (1.0 / freq) ** power
     w = w / w.mean()
     w = np.minimum(w, max_weight)
     weights[present] = w / w.mean()

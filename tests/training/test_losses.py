@@ -62,6 +62,10 @@ def test_class_weights_inverse_frequency_by_hand() -> None:
     w = class_weights_from_counts(np.array([100, 300, 0, 0, 0, 0, 0]))
     # frequencies 1/4 and 3/4 -> inverse 4 and 4/3 -> mean 8/3 -> 1.5 and 0.5; absent classes weigh 0
     np.testing.assert_allclose(w, [1.5, 0.5, 0, 0, 0, 0, 0], rtol=1e-6)
+    # square root: 2 and 2/sqrt(3) -> normalised to mean 1
+    root = class_weights_from_counts(np.array([100, 300, 0, 0, 0, 0, 0]), power=0.5)
+    np.testing.assert_allclose(root[:2], np.array([2, 2 / 3 ** 0.5]) / ((2 + 2 / 3 ** 0.5) / 2), rtol=1e-6)
+    np.testing.assert_allclose(class_weights_from_counts(np.array([5, 1, 9, 0, 0, 0, 0]), power=0)[:3], 1.0)
     with pytest.raises(InputError):
         class_weights_from_counts(np.zeros(7))
 
