@@ -65,6 +65,7 @@ class ClassifyConfig:
 class Timings:
     """Seconds spent in each stage of a run."""
 
+    load_s: float = 0.0  # creating the onnxruntime session
     read_s: float = 0.0  # reading VHR windows, warping NTL, normalising
     infer_s: float = 0.0  # onnxruntime
     blend_s: float = 0.0  # softmax, blending, argmax
@@ -74,8 +75,8 @@ class Timings:
     def shares(self) -> dict[str, float]:
         """Share of the total time of each stage (0..1)."""
         total = self.total_s or 1.0
-        return {"read": self.read_s / total, "infer": self.infer_s / total, "blend": self.blend_s / total,
-                "write": self.write_s / total}
+        return {"load": self.load_s / total, "read": self.read_s / total, "infer": self.infer_s / total,
+                "blend": self.blend_s / total, "write": self.write_s / total}
 
 
 @dataclass
@@ -138,6 +139,7 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
     if config.batch_size < 1:
         raise InputError(f"Batch size {config.batch_size} is not usable: pick 1 or more.")
     model = load_model(config.model_path, config.device, config.threads, warn=note)
+    loaded = time.perf_counter()
     card = model.card
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), open_raster(config.vhr_path, "VHR") as vhr:
         if card.uses_ntl:
@@ -162,6 +164,7 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
                 area_unit=_area_unit(vhr), providers=model.providers, device=model.device, tile_size=tile_size,
                 overlap=overlap, tiles=len(grid), tiles_skipped=0, width=vhr.width, height=vhr.height,
                 warnings=notes)
+            result.timings.load_s = loaded - started
             _run(model, inputs, grid, result, config.batch_size, progress, note)
     result.timings.total_s = time.perf_counter() - started
     return result
