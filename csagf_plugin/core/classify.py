@@ -1,8 +1,9 @@
 """Predict a whole scene: stream the VHR tile by tile, warp the NTL onto each tile, infer, blend, write, report.
 
 Memory stays bounded whatever the scene's size: tiles are read one batch at a time (rasterio windows, never the
-whole raster), blended by a StreamingBlender that keeps only `overlap` rows of class scores, and written one
-tile row at a time.  Outputs are written to temporary files beside the destination and renamed at the very end,
+whole raster), blended by a StreamingBlender that keeps only `overlap` rows of class scores, and written in whole
+GeoTIFF block rows while GDAL's block cache is capped (GDAL_CACHE_BYTES; rasterio's own GDAL, not QGIS's).
+Per 256 x 256 tile the NTL is warped exactly as training warps it (ntl_on_grid), which costs about 13 ms.  Outputs are written to temporary files beside the destination and renamed at the very end,
 so an error or a cancel leaves no partial output and never touches the inputs.
 """
 
