@@ -2,7 +2,8 @@
 
 One constructor argument selects the paper's ablations:
   "vhr"  VHR-specific stream only;
-  "cat"  VHR- and NTL-specific streams concatenated, no alignment;
+  "cat"  VHR- and NTL-specific streams concatenated, no alignment (at the same place as "oafa", so the pair
+         differs by the alignment alone);
   "oafa" NTL aligned to VHR (CSOM + ODAF), then concatenated;
   "full" NTL aligned to VHR, then gated fusion (GFM), whose gate map can be returned.
 """
@@ -85,7 +86,10 @@ class CSAGFNet(nn.Module):
         return self._run(vhr, ntl)[0]
 
     def forward_with_gate(self, vhr: torch.Tensor, ntl: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (logits, gate [N, 1, H, W] in [0, 1]): G averaged over channels, upsampled to the input size."""
+        """Return (logits, gate [N, 1, H, W] in [0, 1]): G averaged over channels, upsampled to the input size.
+
+        The gate is the weight of the VHR features: near 1 VHR drove the fused features there, near 0 night light.
+        """
         if not self.has_gate:
             raise NetworkInputError(f"variant '{self.variant}' has no gated fusion; only 'full' returns a gate map.")
         logits, gate = self._run(vhr, ntl)

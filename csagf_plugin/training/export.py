@@ -49,33 +49,33 @@ def _check_card(model: "nn.Module", card: ModelCard) -> None:
                                      f"(one per {prefix.upper()} band).")
 
 
-class _ExportAdapter:
-    """Builds the nn.Module that torch.onnx.export traces: named inputs in, named outputs out."""
+def _graph_module(model: "nn.Module") -> "nn.Module":
+    """Wrap `model` so that forward takes exactly the ONNX inputs and returns exactly the ONNX outputs."""
+    from torch import nn
 
-    @staticmethod
-    def wrap(model: "nn.Module") -> "nn.Module":
-        """Return a module whose forward takes exactly the ONNX inputs and returns exactly the ONNX outputs."""
-        from torch import nn
+    class VhrOnly(nn.Module):
+        """vhr -> logits (the model takes no NTL)."""
 
-        class VhrOnly(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-            def forward(self, vhr: "torch.Tensor") -> "torch.Tensor":
-                return self.model(vhr, None)
+        def forward(self, vhr: "torch.Tensor") -> "torch.Tensor":
+            return self.model(vhr, None)
 
-        class WithNtl(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
+    class WithNtl(nn.Module):
+        """(vhr, ntl) -> logits, or (logits, gate) for a model with gated fusion."""
 
-            def forward(self, vhr: "torch.Tensor", ntl: "torch.Tensor"):
-                if model.has_gate:
-                    return self.model.forward_with_gate(vhr, ntl)
-                return self.model(vhr, ntl)
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-        return WithNtl() if model.uses_ntl else VhrOnly()
+        def forward(self, vhr: "torch.Tensor", ntl: "torch.Tensor") -> "torch.Tensor | tuple[torch.Tensor, ...]":
+            if self.model.has_gate:
+                return self.model.forward_with_gate(vhr, ntl)
+            return self.model(vhr, ntl)
+
+    return (WithNtl() if model.uses_ntl else VhrOnly()).eval()
 
 
 def export_onnx(model: "nn.Module", path: str | os.PathLike, card: ModelCard, opset: int = 19, *,
@@ -85,7 +85,7 @@ def export_onnx(model: "nn.Module", path: str | os.PathLike, card: ModelCard, op
     The card is updated in place (variant, input_names, output_names) so that it describes the exported file.
     With dynamic=False, or for a model whose `dynamic_size` is False (PSPNet: its adaptive pooling bins are traced
     at one size), height and width are fixed at card.tile_size; the batch stays dynamic.  A dynamic export takes
-    about three times longer to trace.
+    two to three times longer to trace.
     """
     import onnx
     import torch
@@ -96,9 +96,6 @@ def export_onnx(model: "nn.Module", path: str | os.PathLike, card: ModelCard, op
                          f"DeformConv node; got opset {opset}.")
     _check_card(model, card)
     input_names, output_names = _io_names(model)
-    card.variant = model.variant
-    card.input_names = input_names
-    card.output_names = output_names
 
     min_size = int(getattr(model, "min_size", 64))
     axes: dict[int, object] = {0: torch.export.Dim("batch")}
@@ -121,7 +118,7 @@ def export_onnx(model: "nn.Module", path: str | os.PathLike, card: ModelCard, op
             # vhr and ntl share the batch/height/width axes on purpose; the exporter warns that the names repeat.
             warnings.filterwarnings("ignore", message=r".*shares the same shape constraints.*")
             program = torch.onnx.export(
-                _ExportAdapter.wrap(model).eval(), example, dynamo=True, opset_version=opset, external_data=False,
+                _graph_module(model), example, dynamo=True, opset_version=opset, external_data=False,
                 input_names=input_names, output_names=output_names,
                 dynamic_shapes={n: axes for n in input_names}, verbose=False)
     finally:
@@ -130,6 +127,9 @@ def export_onnx(model: "nn.Module", path: str | os.PathLike, card: ModelCard, op
     if aligns and not any(node.op_type == "DeformConv" for node in proto.graph.node):
         raise RuntimeError("The exported graph lost its DeformConv node; inference would not align NTL. "
                            "Check the torch/onnxscript versions against requirements.txt.")
+    card.variant = model.variant
+    card.input_names = input_names
+    card.output_names = output_names
     onnx.helper.set_model_props(proto, {METADATA_KEY: card.to_json()})
 
     path = os.fspath(path)
