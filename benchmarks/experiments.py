@@ -95,6 +95,7 @@ class ExperimentConfig:
     time_budget_min: float | None = None  # most minutes of training per model (None: no limit)
     budget_mode: str = "same-epochs"  # same-epochs: one epoch count fitting the slowest model; per-model
     export_sample: str | None = None  # copy the full model's ONNX here with a sample-model card
+    reuse: bool = False  # models already trained in `out` (results.json + best checkpoint) are only re-tested
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in ALL_MODELS]
@@ -599,10 +600,17 @@ def run_experiments(config: ExperimentConfig) -> dict:
                      "train_cities": [json.loads(c.card.read_text()) for c in train_cities],
                      "test_city": json.loads(test_city.card.read_text()), "paper": PAPER_RESULTS, "models": {}}
     results_path = out / "results.json"
+    previous = json.loads(results_path.read_text()).get("models", {}) if config.reuse and results_path.exists() \
+        else {}
     for name in config.models:
-        say(f"== {name}: training {epochs[name]} epochs")
+        old = previous.get(name, {})
         try:
-            run = train_one(name, epochs[name], config, train_npz, device)
+            if old.get("checkpoint") and Path(old["checkpoint"]).exists():
+                say(f"== {name}: reusing {old['checkpoint']} ({old['epochs_run']} epochs)")
+                run = {k: v for k, v in old.items() if k not in ("test", "test_seconds")}
+            else:
+                say(f"== {name}: training {epochs[name]} epochs")
+                run = train_one(name, epochs[name], config, train_npz, device)
         except Canceled as exc:
             say(f"{name}: no epoch finished inside the time budget ({exc}); left out of the table.")
             results["models"][name] = {"error": str(exc)}
@@ -682,6 +690,8 @@ def parse_args(argv: list[str] | None = None) -> ExperimentConfig:
                    help="same-epochs: one epoch count that fits the slowest model (default); per-model")
     p.add_argument("--export-sample", default=None, metavar="PATH",
                    help="copy the full model's ONNX here with a sample-model card")
+    p.add_argument("--reuse", action="store_true",
+                   help="re-test models already trained in --out instead of training them again")
     a = p.parse_args(argv)
     return ExperimentConfig(out=a.out, size=a.size, test_size=a.test_size, train_seeds=a.train_seeds,
                             test_seed=a.test_seed, ntl_pixel_m=a.ntl_pixel_m, models=a.models, width=a.width,
@@ -689,7 +699,7 @@ def parse_args(argv: list[str] | None = None) -> ExperimentConfig:
                             tile_size=a.tile_size, stride=a.stride, block_size=a.block_size, seed=a.seed,
                             device=a.device, threads=a.threads, num_workers=a.num_workers,
                             time_budget_min=a.time_budget_min, budget_mode=a.budget_mode,
-                            export_sample=a.export_sample)
+                            export_sample=a.export_sample, reuse=a.reuse)
 
 
 def main(argv: list[str] | None = None) -> int:
