@@ -71,8 +71,9 @@ class ClassifyAlgorithm(CsagfAlgorithm):
         self._add(QgsProcessingParameterRasterLayer(self.NTL, "Night-time light raster"),
                   "Night-time light radiance (e.g. VIIRS DNB or SDGSAT-1), any CRS and resolution covering the VHR.")
         self._add(QgsProcessingParameterFile(self.MODEL, "Model (ONNX with a CSAGF model card)",
-                                             extension="onnx", defaultValue=DEFAULT_MODEL),
-                  "An ONNX model exported by CSAGF training; the bundled sample model by default.")
+                                             extension="onnx", defaultValue=DEFAULT_MODEL, optional=True),
+                  "An ONNX model exported by CSAGF training. Empty: the bundled sample model (full CSAGFNet "
+                  "trained on the synthetic benchmark city, see models/README.md).")
         self._add(QgsProcessingParameterNumber(self.TILE_SIZE, "Tile size in pixels (0 = model's)",
                                                QgsProcessingParameterNumber.Integer, 0, False, 0, 4096),
                   "Edge of the square tiles fed to the model, a multiple of 32. 0 uses the model card's.",
