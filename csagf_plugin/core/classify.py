@@ -360,7 +360,9 @@ class _RowWriter:
         rows = slice(self.filled, self.filled + h)
         probs = values[:self.classes]
         winner, best = _winner(probs)
-        self.buffers["map"][rows, x0:x0 + w] = np.where(valid, self.ids[winner], 0)
+        ids = np.where(valid, self.ids[winner], 0).astype(np.uint8)
+        self.buffers["map"][rows, x0:x0 + w] = ids
+        self.counts += np.bincount(ids.ravel(), minlength=256)  # per block: bincount makes an int64 copy
         if "confidence" in self.buffers:
             total = probs.sum(axis=0)
             conf = np.divide(best, total, out=np.zeros_like(best), where=total > 0)
@@ -371,8 +373,6 @@ class _RowWriter:
     def end_row(self, last: bool) -> None:
         """Finish the current tile row; write every whole block row ready (everything when `last`)."""
         if self.row_height:
-            done = self.buffers["map"][self.filled:self.filled + self.row_height]
-            self.counts += np.bincount(done.ravel(), minlength=256)
             self.filled += self.row_height
             self.row_height = 0
         rows = self.filled if last else (self.filled // BLOCK_SIZE) * BLOCK_SIZE

@@ -119,7 +119,7 @@ def test_ntl_nodata_is_filled_as_the_card_says(scene: dict[str, Path], tiny_mode
                                   str(scene["folder"] / "zones.tif"), gate_path=str(gate_path)), warn=messages.append)
     card = tiny_card()
     fill = 1 / (1 + np.exp(-normalise_ntl(np.full((1, 1, 1), np.nan, np.float32), card)[0, 0, 0]))
-    np.testing.assert_allclose(read(gate_path), fill, atol=1e-6)
+    np.testing.assert_allclose(read(gate_path), fill, atol=1e-5)  # blending carries 16-bit fixed point
     assert any("no data under" in m for m in messages)
 
 

@@ -91,3 +91,19 @@ def test_blender_refuses_tiles_out_of_order() -> None:
 def test_bad_tiling_is_refused_with_advice(tile: int, overlap: int, message: str) -> None:
     with pytest.raises(InputError, match=message):
         TileGrid(100, 100, tile, overlap)
+
+
+def test_blender_refuses_values_outside_zero_one() -> None:
+    blender = StreamingBlender(TileGrid(200, 200, 64, 16), channels=1)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        blender.add(0, 0, np.full((1, 64, 64), 3.5, np.float32))
+
+
+def test_carry_holds_sums_of_one_without_overflow() -> None:
+    grid = TileGrid(112, 112, 64, 16)
+    blender = StreamingBlender(grid, channels=1)
+    got = np.zeros((112, 112), np.float32)
+    for rc in grid:
+        for x0, y0, block in blender.add(*rc, np.ones((1, 64, 64), np.float32)):
+            got[y0:y0 + block.shape[1], x0:x0 + block.shape[2]] = block[0]
+    np.testing.assert_allclose(got, 1.0, atol=1e-5)  # 1.0 is exactly representable in the fixed point
