@@ -79,6 +79,7 @@ def median_ms(run, repeats: int) -> float:
 def measure(name: str, width: str | int, tile: int, batches: list[int], repeats: int, threads: int,
             folder: Path) -> Row:
     """Build, export and time one model."""
+    import onnx
     import onnxruntime as ort
 
     torch.manual_seed(0)
@@ -87,11 +88,14 @@ def measure(name: str, width: str | int, tile: int, batches: list[int], repeats:
     vhr1, ntl1 = torch.randn(1, 3, tile, tile), torch.randn(1, 1, tile, tile)
     gflops, deform_gflops = count_flops(model, vhr1, ntl1)
 
-    path = folder / f"{name}.onnx"
+    path = folder / f"{name}_{model.model_args['width']}_{tile}.onnx"
     card = ModelCard(name=f"bench_{name}", variant=name, tile_size=tile)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        export_onnx(model, path, card)
+    if path.exists():  # exported by an earlier run with --onnx-dir: same seed, so the same weights
+        card = ModelCard.from_metadata({p.key: p.value for p in onnx.load(str(path)).metadata_props}, str(path))
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            export_onnx(model, path, card)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -135,6 +139,8 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=256, help="tile edge in pixels")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes")
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    parser.add_argument("--onnx-dir", type=Path, default=None,
+                        help="keep the exported models here and reuse them on the next run (exports are slow)")
     args = parser.parse_args()
     width: str | int = int(args.width) if args.width.isdigit() else args.width
     torch.set_num_threads(args.threads)
@@ -142,11 +148,14 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} threads, width {width!r}, tile {args.tile}, "
           f"{args.repeats} repeats; load average before: {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.onnx_dir or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         for name in args.models:
             start = time.perf_counter()
-            rows.append(measure(name, width, args.tile, args.batches, args.repeats, args.threads, Path(folder)))
-            print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+            rows.append(measure(name, width, args.tile, args.batches, args.repeats, args.threads, folder))
+            print(f"  {name}: {time.perf_counter() - start:.0f} s, load {os.getloadavg()[0]:.1f}", file=sys.stderr,
+                  flush=True)
     print(table(rows, args.batches))
     print(f"\nload average after: {os.getloadavg()[0]:.1f} (other work on this machine slows both engines). "
           "Baselines ignore the width (segmentation-models-pytorch defaults, ResNet34). Deformable-convolution "
