@@ -581,6 +581,24 @@ def export_full_model(config: ExperimentConfig, results: dict, destination: Path
 
 # -------------------------------------------------------------------------------------------------------- main
 
+# Settings that must match for a model trained by an earlier run to be reused (epochs may differ: each row says).
+REUSE_KEYS = ("size", "test_size", "train_seeds", "test_seed", "ntl_pixel_m", "width", "batch_size", "lr",
+              "patience", "tile_size", "stride", "block_size", "val_share", "seed")
+
+
+def reusable_runs(results_path: Path, config: ExperimentConfig) -> dict[str, dict]:
+    """Models of an earlier results.json in the same folder, when it was made with the same data and settings."""
+    if not results_path.exists():
+        return {}
+    earlier = json.loads(results_path.read_text())
+    now = asdict(config)
+    differ = [k for k in REUSE_KEYS if earlier.get("config", {}).get(k) != now[k]]
+    if differ:
+        say(f"--reuse: {results_path} was made with other settings ({', '.join(differ)}): training everything anew")
+        return {}
+    return earlier.get("models", {})
+
+
 def run_experiments(config: ExperimentConfig) -> dict:
     """Generate, train, test, report, draw and export; returns the results dict also written to results.json."""
     import torch
@@ -603,8 +621,7 @@ def run_experiments(config: ExperimentConfig) -> dict:
                      "train_cities": [json.loads(c.card.read_text()) for c in train_cities],
                      "test_city": json.loads(test_city.card.read_text()), "paper": PAPER_RESULTS, "models": {}}
     results_path = out / "results.json"
-    previous = json.loads(results_path.read_text()).get("models", {}) if config.reuse and results_path.exists() \
-        else {}
+    previous = reusable_runs(results_path, config) if config.reuse else {}
     for name in config.models:
         old = previous.get(name, {})
         try:

@@ -93,3 +93,16 @@ def test_budget_progress_cancels_after_its_deadline(experiments) -> None:
     progress = experiments.BudgetProgress(0.01)
     time.sleep(0.02)
     assert progress.is_canceled() and progress.canceled
+
+
+def test_reuse_only_runs_made_with_the_same_settings(experiments, tmp_path: Path) -> None:
+    import json
+    from dataclasses import asdict
+
+    config = experiments.ExperimentConfig(out=str(tmp_path), size=1024, width="small")
+    path = tmp_path / "results.json"
+    assert experiments.reusable_runs(path, config) == {}
+    path.write_text(json.dumps({"config": asdict(config), "models": {"vhr": {"checkpoint": "vhr_best.pt"}}}))
+    assert experiments.reusable_runs(path, config) == {"vhr": {"checkpoint": "vhr_best.pt"}}
+    other = experiments.ExperimentConfig(out=str(tmp_path), size=1024, width=16)
+    assert experiments.reusable_runs(path, other) == {}
