@@ -19,6 +19,7 @@ from rasterio.windows import Window
 from ..errors import Canceled, InputError
 from ..model_card import FUNCTIONAL_CLASSES
 from ..progress import Progress, SilentProgress
+from ..style import category_names_aux_xml, colormap
 from .daytime import render_window
 from .layout import CityLayout
 from .night import NTL_CRS, ntl_grid, render_ntl
@@ -92,18 +93,6 @@ def _tile_options(size: int) -> dict:
             "BIGTIFF": "IF_SAFER"}
 
 
-def _write_category_names(labels_path: Path) -> None:
-    """Category names for GDAL/QGIS in a PAM side-car (rasterio cannot write them)."""
-    names = [""] * 8
-    names[0] = "None"
-    for cls in FUNCTIONAL_CLASSES:
-        names[cls.id] = cls.name
-    categories = "".join(f"<Category>{name}</Category>" for name in names)
-    labels_path.with_name(labels_path.name + ".aux.xml").write_text(
-        f'<PAMDataset>\n  <PAMRasterBand band="1">\n    <CategoryNames>{categories}</CategoryNames>\n'
-        "  </PAMRasterBand>\n</PAMDataset>\n")
-
-
 def generate_city(out_dir: str | os.PathLike, size_px: int = 2048, seed: int = 0, vhr_pixel_m: float = 0.5,
                   ntl_pixel_m: float = 40.0, misregistration_ntl_px: float = 1.0,
                   progress: Progress | None = None) -> CityPaths:
@@ -142,12 +131,12 @@ def generate_city(out_dir: str | os.PathLike, size_px: int = 2048, seed: int = 0
             progress.set_progress(90.0 * (done + 1) / len(windows))
         vhr.descriptions = ("red", "green", "blue")
         vhr.update_tags(SYNTHETIC="yes", SOURCE="csagf benchmark city generator", SEED=str(seed))
-        lab.write_colormap(1, {0: (0, 0, 0, 0), **{c.id: tuple(int(c.color[i:i + 2], 16) for i in (1, 3, 5))
-                                                   + (255,) for c in FUNCTIONAL_CLASSES}})
+        lab.write_colormap(1, colormap(FUNCTIONAL_CLASSES))
         lab.descriptions = ("functional_zone",)
         lab.update_tags(SYNTHETIC="yes", SEED=str(seed),
                         **{f"CLASS_{c.id}": c.name for c in FUNCTIONAL_CLASSES})
-    _write_category_names(paths.labels)
+    # GeoTIFF cannot hold category names: GDAL and QGIS read them from the PAM side-car.
+    Path(f"{paths.labels}.aux.xml").write_text(category_names_aux_xml(FUNCTIONAL_CLASSES), encoding="utf-8")
 
     latitude = SCENE_CENTRE_LONLAT[1]
     grid = ntl_grid(VHR_CRS, geo.bounds, latitude, ntl_pixel_m, margin)
