@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.accuracy.confusion import nan_ratio
+
 
 def confusion_matrix(reference: np.ndarray, predicted: np.ndarray, num_classes: int = 7) -> np.ndarray:
     """[num_classes, num_classes] int64 counts, row = reference class id - 1, column = predicted class id - 1."""
@@ -55,22 +57,16 @@ def _num(x: float) -> float | None:
     return None if not np.isfinite(x) else float(x)
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.maximum(den, 1), np.nan)
-
-
 def metrics_from_confusion(confusion: np.ndarray) -> SegmentationMetrics:
     """All scores of a confusion matrix (rows reference, columns prediction)."""
     cm = np.asarray(confusion, dtype=np.float64)
     tp = np.diag(cm)
     fp = cm.sum(axis=0) - tp
     fn = cm.sum(axis=1) - tp
-    iou = _ratio(tp, tp + fp + fn)
-    precision = _ratio(tp, tp + fp)
-    recall = _ratio(tp, tp + fn)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = _ratio(2 * tp, 2 * tp + fp + fn)  # equals 2PR/(P+R), and is 0 (not NaN) when TP = 0
+    iou = nan_ratio(tp, tp + fp + fn)
+    precision = nan_ratio(tp, tp + fp)
+    recall = nan_ratio(tp, tp + fn)
+    f1 = nan_ratio(2 * tp, 2 * tp + fp + fn)  # equals 2PR/(P+R), and is 0 (not NaN) when TP = 0
     present = (tp + fp + fn) > 0
     miou = float(np.mean(iou[present])) if present.any() else float("nan")
     macro_f1 = float(np.mean(f1[present])) if present.any() else float("nan")

@@ -46,8 +46,8 @@ def confusion_matrix(map_class: Sequence[int] | np.ndarray, ref_class: Sequence[
     return counts
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den with NaN where den is 0."""
+def nan_ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
+    """num / den with NaN where den is 0 (no warning): a score with no points behind it is undefined, not 0."""
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     out = np.full(np.broadcast(num, den).shape, np.nan)
@@ -58,25 +58,25 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def overall_accuracy(counts: np.ndarray) -> float:
     """Share of points whose map class equals their reference class (NaN for an empty matrix)."""
     counts = np.asarray(counts, dtype=np.float64)
-    return float(_ratio(np.trace(counts), counts.sum()))
+    return float(nan_ratio(np.trace(counts), counts.sum()))
 
 
 def users_accuracy(counts: np.ndarray) -> np.ndarray:
     """Per class: correct points / points mapped as the class (1 - commission error); NaN when none is mapped."""
     counts = np.asarray(counts, dtype=np.float64)
-    return _ratio(np.diag(counts), counts.sum(axis=1))
+    return nan_ratio(np.diag(counts), counts.sum(axis=1))
 
 
 def producers_accuracy(counts: np.ndarray) -> np.ndarray:
     """Per class: correct points / points of the class in the reference (1 - omission error); NaN when none."""
     counts = np.asarray(counts, dtype=np.float64)
-    return _ratio(np.diag(counts), counts.sum(axis=0))
+    return nan_ratio(np.diag(counts), counts.sum(axis=0))
 
 
 def f1_scores(counts: np.ndarray) -> np.ndarray:
     """Per class harmonic mean of user's and producer's accuracy: 2 n_kk / (n_k. + n_.k); NaN when both are 0."""
     counts = np.asarray(counts, dtype=np.float64)
-    return _ratio(2.0 * np.diag(counts), counts.sum(axis=1) + counts.sum(axis=0))
+    return nan_ratio(2.0 * np.diag(counts), counts.sum(axis=1) + counts.sum(axis=0))
 
 
 def cohen_kappa(counts: np.ndarray) -> float:
@@ -87,7 +87,7 @@ def cohen_kappa(counts: np.ndarray) -> float:
         return float("nan")
     p_o = np.trace(counts) / total
     p_e = float(np.sum(counts.sum(axis=1) * counts.sum(axis=0))) / total ** 2
-    return float(_ratio(p_o - p_e, 1.0 - p_e))
+    return float(nan_ratio(p_o - p_e, 1.0 - p_e))
 
 
 @dataclass

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .confusion import SampleAccuracy, confusion_matrix, sample_accuracy
+from .confusion import SampleAccuracy, confusion_matrix, nan_ratio, sample_accuracy
 
 OLOFSSON = "olofsson2014"  # strata are the map classes
 STEHMAN = "stehman2014"  # strata differ from the map classes
@@ -144,15 +144,6 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
-def _nan_div(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
-    """num / den, NaN where den is 0 (no warning)."""
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
 def _per_class_pixels(mapped_pixels: Mapping[int, float] | Sequence[float], classes: Sequence[int]) -> np.ndarray:
     """Mapped pixels aligned with `classes` (a mapping may omit classes the map does not show)."""
     if isinstance(mapped_pixels, Mapping):
@@ -195,7 +186,7 @@ def olofsson_estimates(counts: np.ndarray, mapped_pixels: Mapping[int, float] | 
     n_row = n.sum(axis=1)  # n_i.
     warnings = _stratum_warnings(classes, pixels, n_row, "map class")
 
-    share = _nan_div(n, n_row[:, None])  # n_ij / n_i.
+    share = nan_ratio(n, n_row[:, None])  # n_ij / n_i.
     share = np.where(n_row[:, None] > 0, share, 0.0)  # an unsampled stratum adds nothing (and is warned about)
     p = w[:, None] * share  # eq. 4: p_ij = W_i n_ij / n_i.
     # Per-stratum variance factor of a within-stratum proportion: share(1 - share) / (n_i. - 1); NaN for n_i. < 2.
@@ -205,9 +196,9 @@ def olofsson_estimates(counts: np.ndarray, mapped_pixels: Mapping[int, float] | 
     cell_var = share * (1.0 - share) * inv_dof[:, None]  # [K, K]
 
     diag = np.diag(p)
-    users = _nan_div(np.diag(n), n_row)  # eq. 2 (U_i = p_ii / p_i. = n_ii / n_i.)
+    users = nan_ratio(np.diag(n), n_row)  # eq. 2 (U_i = p_ii / p_i. = n_ii / n_i.)
     p_ref = p.sum(axis=0)  # eq. 9: p_.k (true share of class k)
-    producers = _nan_div(diag, p_ref)  # eq. 3
+    producers = nan_ratio(diag, p_ref)  # eq. 3
     overall = float(diag.sum())  # eq. 1
 
     var_overall = float(np.sum(w ** 2 * np.diag(cell_var)))  # eq. 5
@@ -320,7 +311,7 @@ def stehman_estimates(map_class: Sequence[int] | np.ndarray, ref_class: Sequence
     n_h = np.asarray([(s == h).sum() for h in labels], dtype=np.float64)
     warnings = _stratum_warnings(labels, sizes, n_h, "stratum")
     total_pixels = sizes.sum()
-    fpc = 1.0 - _nan_div(n_h, sizes) if finite_population_correction else np.ones_like(sizes)
+    fpc = 1.0 - nan_ratio(n_h, sizes) if finite_population_correction else np.ones_like(sizes)
 
     def total_and_variance(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stratified total sum_h N_h ybar_h of each column of y [n, V] and its variance (eq. 25)."""
@@ -351,13 +342,13 @@ def stehman_estimates(map_class: Sequence[int] | np.ndarray, ref_class: Sequence
     both_tot, _ = total_and_variance(both)
     map_tot, _ = total_and_variance(is_map)
 
-    users = _nan_div(both_tot, map_tot)  # eq. 16
-    producers = _nan_div(both_tot, ref_tot)  # eq. 20
+    users = nan_ratio(both_tot, map_tot)  # eq. 16
+    producers = nan_ratio(both_tot, ref_tot)  # eq. 20
     # Ratio variance (eq. 28): V(R) = V(total of y - R x) / X^2, y - R x taken per point.
     _, users_num_var = total_and_variance(both - np.nan_to_num(users)[None, :] * is_map)
     _, prod_num_var = total_and_variance(both - np.nan_to_num(producers)[None, :] * is_ref)
-    var_users = _nan_div(users_num_var, map_tot ** 2)
-    var_producers = _nan_div(prod_num_var, ref_tot ** 2)
+    var_users = nan_ratio(users_num_var, map_tot ** 2)
+    var_producers = nan_ratio(prod_num_var, ref_tot ** 2)
 
     mapped = np.full(len(classes), np.nan)
     if mapped_pixels is not None:
