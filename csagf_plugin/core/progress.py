@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Callable, Protocol
+
+Warn = Callable[[str], None]  # where long work reports a recoverable problem; the work goes on
 
 
 class Progress(Protocol):
@@ -40,3 +42,7 @@ class PrintProgress:
 
     def is_canceled(self) -> bool:
         return False
+
+
+def ignore_warning(message: str) -> None:
+    """A Warn that drops the message (the default for scripts and tests)."""

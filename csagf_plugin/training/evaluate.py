@@ -7,24 +7,18 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..core.errors import InputError
 from ..core.model_card import FUNCTIONAL_CLASSES
-from ..core.progress import Progress, SilentProgress
+from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.raster import open_raster
 from .labels import ClassMapping, labels_on_grid
 from .metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
 
-Warn = Callable[[str], None]
 CSV_FIELDS = ["class_id", "class_name", "iou", "precision", "recall", "f1", "reference_pixels", "predicted_pixels",
               "oa"]
-
-
-def _no_warn(message: str) -> None:
-    pass
 
 
 @dataclass
@@ -72,7 +66,8 @@ def write_metrics_csv(path: str | os.PathLike, metrics: SegmentationMetrics, cla
     return os.fspath(path)
 
 
-def evaluate(config: EvaluateConfig, progress: Progress | None = None, warn: Warn = _no_warn) -> EvaluationResult:
+def evaluate(config: EvaluateConfig, progress: Progress | None = None,
+             warn: Warn = ignore_warning) -> EvaluationResult:
     """Compare the classified raster with the reference on the classified raster's grid and write the report."""
     from .plots import plot_confusion_matrix
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core.errors import Canceled, InputError
 from ..core.model_card import FUNCTIONAL_CLASSES, ModelCard
-from ..core.progress import Progress, SilentProgress
+from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from .metrics import metrics_from_confusion
 from .splits import Split, split_by_blocks
 from .tile_store import TileStore
@@ -29,13 +29,8 @@ if TYPE_CHECKING:
 
     from .tiles import PrepareConfig
 
-Warn = Callable[[str], None]
 NUM_CLASSES = len(FUNCTIONAL_CLASSES)
 HISTORY_FIELDS = ["epoch", "train_loss", "val_loss", "val_miou", "val_macro_f1", "val_oa", "lr", "seconds"]
-
-
-def _no_warn(message: str) -> None:
-    pass
 
 
 @dataclass
@@ -241,7 +236,7 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     os.replace(tmp, path)
 
 
-def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = _no_warn,
+def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ignore_warning,
           log: Callable[[str], None] | None = None) -> TrainResult:
     """Train, keep the best validation-mIoU checkpoint, test it, export it to ONNX and write CSV + PNGs."""
     import torch
@@ -262,7 +257,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = _n
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     if not dist_info.main:
-        progress, warn = SilentProgress(), _no_warn
+        progress, warn = SilentProgress(), ignore_warning
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     out = config.output_path

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 import rasterio
@@ -25,18 +25,14 @@ from rasterio.vrt import WarpedVRT
 
 from ..core.errors import InputError
 from ..core.model_card import FUNCTIONAL_CLASSES
+from ..core.progress import Warn, ignore_warning
 from ..core.raster import check_overlap, grid_bounds, open_raster
 
-Warn = Callable[[str], None]
 
 DEFAULT_OSM_MAPPING = Path(__file__).resolve().parents[2] / "resources" / "class_mappings" / "osm_default.csv"
 VALID_CLASS_IDS = frozenset(c.id for c in FUNCTIONAL_CLASSES)
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".png")
 _OTHER_TAGS = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
-
-
-def _no_warn(message: str) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -152,7 +148,7 @@ def is_raster(path: str | os.PathLike) -> bool:
 
 
 def labels_from_raster(path: str | os.PathLike, crs: CRS, transform: rasterio.Affine, width: int, height: int,
-                       warn: Warn = _no_warn) -> np.ndarray:
+                       warn: Warn = ignore_warning) -> np.ndarray:
     """Class ids of a label raster resampled (nearest) onto the grid, uint8 [H, W]; nodata and unknown ids -> 0."""
     with open_raster(path, "Label") as src:
         left, bottom, right, top = grid_bounds(transform, width, height)
@@ -204,7 +200,7 @@ def _open_layer(path: str, layer: str | None):  # -> tuple[ogr.DataSource, ogr.L
 
 def labels_from_vector(path: str | os.PathLike, mapping: ClassMapping | None, crs: CRS, transform: rasterio.Affine,
                        width: int, height: int, layer: str | None = None, class_field: str | None = None,
-                       warn: Warn = _no_warn) -> np.ndarray:
+                       warn: Warn = ignore_warning) -> np.ndarray:
     """Polygons rasterised onto the grid with the mapping, uint8 [H, W]; small polygons are drawn over large ones.
 
     Without a mapping, `class_field` must hold class ids 1..7 directly.  Values absent from the mapping become 0,
@@ -306,7 +302,7 @@ def labels_from_vector(path: str | os.PathLike, mapping: ClassMapping | None, cr
 
 def labels_on_grid(source: str | os.PathLike, crs: CRS, transform: rasterio.Affine, width: int, height: int,
                    mapping: ClassMapping | None = None, layer: str | None = None, class_field: str | None = None,
-                   warn: Warn = _no_warn) -> np.ndarray:
+                   warn: Warn = ignore_warning) -> np.ndarray:
     """Labels of a raster or vector source on a grid (uint8 class ids, 0 = ignore); vector uses the OSM default
     mapping when neither a mapping nor a class field is given."""
     if is_raster(source):
@@ -317,7 +313,8 @@ def labels_on_grid(source: str | os.PathLike, crs: CRS, transform: rasterio.Affi
 
 
 def labels_for_vhr(vhr_path: str | os.PathLike, source: str | os.PathLike, mapping: ClassMapping | None = None,
-                   layer: str | None = None, class_field: str | None = None, warn: Warn = _no_warn) -> np.ndarray:
+                   layer: str | None = None, class_field: str | None = None,
+                   warn: Warn = ignore_warning) -> np.ndarray:
     """Labels on the full grid of a VHR raster."""
     with open_raster(vhr_path, "VHR") as vhr:
         if is_raster(source):

@@ -10,7 +10,6 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import rasterio
@@ -20,16 +19,10 @@ from rasterio.warp import transform as warp_transform
 from rasterio.windows import Window
 
 from ..core.errors import Canceled, InputError
-from ..core.progress import Progress, SilentProgress
+from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.raster import check_overlap, ntl_on_grid, open_raster
 from .labels import ClassMapping, labels_on_grid
 from .tile_store import TileStore
-
-Warn = Callable[[str], None]
-
-
-def _no_warn(message: str) -> None:
-    pass
 
 
 @dataclass
@@ -104,7 +97,7 @@ def _band_names(src: rasterio.DatasetReader, bands: list[int]) -> list[str]:
     return names
 
 
-def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn: Warn = _no_warn) -> TileStore:
+def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn: Warn = ignore_warning) -> TileStore:
     """Cut every scene into tiles with NTL and labels, drop barely labelled tiles, optionally save as npz."""
     progress = progress or SilentProgress()
     mapping = ClassMapping.from_file(config.mapping) if config.mapping else None
