@@ -8,10 +8,10 @@ create_model arguments under "model_args", so the model can be rebuilt from the 
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import InputError
+from .atomic_file import atomic_file
 
 if TYPE_CHECKING:
     import torch
@@ -58,20 +58,10 @@ def save_checkpoint(path: str | os.PathLike, model: "nn.Module", meta: dict[str,
         "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
     }
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".pt.part", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        torch.save(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

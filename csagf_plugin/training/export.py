@@ -7,12 +7,12 @@ and classes from the card written here and never guesses.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from typing import TYPE_CHECKING
 
 from ..core.errors import ModelCardError
 from ..core.model_card import METADATA_KEY, ModelCard
+from .atomic_file import atomic_file
 
 if TYPE_CHECKING:
     import torch
@@ -132,15 +132,5 @@ def export_onnx(model: "nn.Module", path: str | os.PathLike, card: ModelCard, op
     card.output_names = output_names
     onnx.helper.set_model_props(proto, {METADATA_KEY: card.to_json()})
 
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".onnx.part", dir=folder)
-    os.close(handle)
-    try:
+    with atomic_file(path) as tmp:
         onnx.save_model(proto, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

@@ -20,6 +20,7 @@ import numpy as np
 from ..core.errors import Canceled, InputError
 from ..core.model_card import FUNCTIONAL_CLASSES, ModelCard
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
+from .atomic_file import atomic_file
 from .metrics import metrics_from_confusion
 from .splits import Split, split_by_blocks
 from .tile_store import TileStore
@@ -227,13 +228,11 @@ def _all_reduce(values: np.ndarray, dist_info: _Dist) -> np.ndarray:
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_file(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS)
         writer.writeheader()
         for row in history:
             writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in HISTORY_FIELDS})
-    os.replace(tmp, path)
 
 
 def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ignore_warning,

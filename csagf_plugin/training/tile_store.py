@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import InputError
+from .atomic_file import atomic_file
 
 
 @dataclass
@@ -54,15 +55,11 @@ class TileStore:
 
     def save(self, path: str | os.PathLike, compress: bool = True) -> str:
         """Write the store as one .npz (arrays + JSON metadata) atomically; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        with open(tmp, "wb") as fh:
-            write = np.savez_compressed if compress else np.savez
+        write = np.savez_compressed if compress else np.savez
+        with atomic_file(path) as tmp, open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a name
             write(fh, vhr=self.vhr, ntl=self.ntl, labels=self.labels, scene=self.scene, origin=self.origin,
                   meta=np.array(json.dumps(self.meta())))
-        os.replace(tmp, path)
-        return str(path)
+        return str(Path(path))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TileStore":
