@@ -483,11 +483,22 @@ class AccuracyDock(QDockWidget):
         self.status.setText(text)
 
     # ----- processing ---------------------------------------------------------------------------------------------
-    def create_points(self, output_path: str | None = None) -> QgsVectorLayer | None:
-        """Run csagf:random_points on the map with the form's design, add the layer and start labelling it."""
+    def _run_algorithm(self, algorithm: str, parameters: dict, failure: str) -> dict | None:
+        """processing.run under a wait cursor; on a QGIS error, say `failure: error` in the status and return None."""
         import processing
         from qgis.core import QgsProcessingException
 
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            return processing.run(algorithm, parameters)
+        except QgsProcessingException as exc:
+            self.set_status(f"{failure}: {exc}")
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+
+    def create_points(self, output_path: str | None = None) -> QgsVectorLayer | None:
+        """Run csagf:random_points on the map with the form's design, add the layer and start labelling it."""
         map_layer = self.map_layer()
         if map_layer is None:
             self.set_status("Pick the map first.")
@@ -509,14 +520,9 @@ class AccuracyDock(QDockWidget):
             "SEED": self.seed_spin.value(),
             "OUTPUT": path,
         }
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            result = processing.run("csagf:random_points", parameters)
-        except QgsProcessingException as exc:
-            self.set_status(f"Points were not created: {exc}")
+        result = self._run_algorithm("csagf:random_points", parameters, "Points were not created")
+        if result is None:
             return None
-        finally:
-            QApplication.restoreOverrideCursor()
         layer = QgsVectorLayer(result["OUTPUT"], f"{map_layer.name()} sample points", "ogr")
         style_sample_points(layer)
         QgsProject.instance().addMapLayer(layer)
@@ -527,9 +533,6 @@ class AccuracyDock(QDockWidget):
 
     def compute_report(self, output_dir: str | None = None) -> str | None:
         """Run csagf:accuracy_assessment on the labelled points, open the HTML report and return its path."""
-        import processing
-        from qgis.core import QgsProcessingException
-
         map_layer = self.map_layer()
         if map_layer is None or self.layer is None:
             self.set_status("Pick the map and the point layer first.")
@@ -549,14 +552,9 @@ class AccuracyDock(QDockWidget):
             "OUTPUT_JSON": stem + ".json",
             "OUTPUT_FOLDER": stem + "_tables",
         }
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            result = processing.run("csagf:accuracy_assessment", parameters)
-        except QgsProcessingException as exc:
-            self.set_status(f"No report: {exc}")
+        result = self._run_algorithm("csagf:accuracy_assessment", parameters, "No report")
+        if result is None:
             return None
-        finally:
-            QApplication.restoreOverrideCursor()
         self.report_path = result["OUTPUT_HTML"]
         self.set_status(f"Report written: {self.report_path}")
         self.open_report(self.report_path)
