@@ -26,7 +26,7 @@ from rasterio.vrt import WarpedVRT
 from ..core.errors import InputError
 from ..core.model_card import FUNCTIONAL_CLASSES
 from ..core.progress import Warn, ignore_warning
-from ..core.raster import check_overlap, grid_bounds, open_raster
+from ..core.raster import bounds_in, grid_bounds, open_raster
 
 
 DEFAULT_OSM_MAPPING = Path(__file__).resolve().parents[2] / "resources" / "class_mappings" / "osm_default.csv"
@@ -166,8 +166,6 @@ def labels_from_raster(path: str | os.PathLike, crs: CRS, transform: rasterio.Af
 
 def _check_bounds_overlap(src: rasterio.DatasetReader, crs: CRS, bounds: tuple[float, float, float, float],
                           name: str) -> None:
-    from ..core.raster import bounds_in
-
     left, bottom, right, top = bounds_in(src, crs)
     if left >= bounds[2] or right <= bounds[0] or bottom >= bounds[3] or top <= bounds[1]:
         raise InputError(f"Labels {name} do not overlap the VHR raster: VHR bounds {_fmt(bounds)}, label bounds in "
@@ -317,8 +315,5 @@ def labels_for_vhr(vhr_path: str | os.PathLike, source: str | os.PathLike, mappi
                    warn: Warn = ignore_warning) -> np.ndarray:
     """Labels on the full grid of a VHR raster."""
     with open_raster(vhr_path, "VHR") as vhr:
-        if is_raster(source):
-            with open_raster(source, "Label") as lab:
-                check_overlap(vhr, lab, "Label")
         return labels_on_grid(source, vhr.crs, vhr.transform, vhr.width, vhr.height, mapping, layer, class_field,
                               warn)
