@@ -26,10 +26,10 @@ from qgis.PyQt.QtCore import QVariant
 from .base import CsagfAlgorithm, FeedbackProgress
 from .legend import class_names, map_legend
 
+# Labels in the order of core.accuracy.sampling.DESIGNS and ALLOCATIONS (the enums pass indices into those).
 DESIGN_LABELS = ["Simple random", "Stratified random by map class", "Systematic (regular grid, random start)"]
 ALLOCATION_LABELS = ["Proportional to mapped area", "Equal per class"]
 
-# Labels in the order of core.accuracy.sampling.DESIGNS and ALLOCATIONS (the enums pass indices into those).
 # The attribute table every labelling step relies on (the dialog and csagf:accuracy_assessment read these names).
 POINT_ID = "point_id"
 MAP_CLASS = "map_class"
