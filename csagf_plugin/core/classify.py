@@ -27,7 +27,7 @@ from .errors import Canceled, InputError
 from .model import LoadedModel, load_model
 from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
 from .progress import Progress, SilentProgress
-from .raster import check_overlap, ntl_on_grid, open_raster
+from .raster import area_unit, check_overlap, ntl_on_grid, open_raster, pixel_area
 from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileGrid
 
@@ -90,7 +90,7 @@ class ClassifyResult:
     classes: list[FunctionalClass]  # class table of the model (ids, names, colours)
     class_pixels: dict[int, int]  # pixel count per class id, 0 = no data
     pixel_area: float  # area of one pixel in square CRS units
-    area_unit: str  # unit of pixel_area and class_areas, e.g. "square metre"
+    area_unit: str  # unit of pixel_area and class_areas, e.g. "m²"
     providers: list[str]  # onnxruntime providers used, best first
     device: str  # "cuda" or "cpu"
     tile_size: int  # tile edge used
@@ -161,8 +161,8 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
             grid = TileGrid(vhr.width, vhr.height, tile_size, overlap)
             result = ClassifyResult(
                 output_path=os.fspath(config.output_path), confidence_path=config.confidence_path,
-                gate_path=gate_path, classes=list(card.classes), class_pixels={}, pixel_area=_pixel_area(vhr),
-                area_unit=_area_unit(vhr), providers=model.providers, device=model.device, tile_size=tile_size,
+                gate_path=gate_path, classes=list(card.classes), class_pixels={}, pixel_area=pixel_area(vhr),
+                area_unit=area_unit(vhr)[0], providers=model.providers, device=model.device, tile_size=tile_size,
                 overlap=overlap, tiles=len(grid), tiles_skipped=0, width=vhr.width, height=vhr.height,
                 warnings=notes)
             result.timings.load_s = loaded - started
@@ -248,20 +248,6 @@ def _tiling(config: ClassifyConfig, model: LoadedModel, note: Callable[[str], No
         note(f"The model card's overlap {overlap} is more than half the tile size {tile}: using {tile // 2}.")
         overlap = tile // 2
     return tile, overlap
-
-
-def _pixel_area(src: rasterio.DatasetReader) -> float:
-    """Area of one pixel in square CRS units."""
-    t = src.transform
-    return abs(t.a * t.e - t.b * t.d)
-
-
-def _area_unit(src: rasterio.DatasetReader) -> str:
-    """'square <unit>' of the raster's CRS."""
-    if src.crs.is_geographic:
-        return "square degree"
-    unit = src.crs.linear_units or "unit"
-    return f"square {unit}"
 
 
 def _read_tile(inputs: _Inputs, x0: int, y0: int, size: int) -> tuple[np.ndarray, np.ndarray]:

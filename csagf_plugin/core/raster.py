@@ -84,3 +84,25 @@ def grid_bounds(transform: rasterio.Affine, width: int, height: int) -> tuple[fl
     """(left, bottom, right, top) of a grid."""
     west, south, east, north = array_bounds(height, width, transform)
     return west, south, east, north
+
+
+def pixel_area(src: rasterio.DatasetReader) -> float:
+    """Area of one pixel in square CRS units (rotated grids included)."""
+    t = src.transform
+    return abs(t.a * t.e - t.b * t.d)
+
+
+def area_unit(src: rasterio.DatasetReader) -> tuple[str, list[str]]:
+    """Unit of pixel areas in the raster's CRS ("m²", "ft²", "degree²"), with warnings where they are not ground
+    areas."""
+    crs = src.crs
+    if crs.is_geographic:
+        return "degree²", [f"map {src.name} is in a geographic CRS: areas are in square degrees. Reproject the "
+                           "map to a projected (ideally equal-area) CRS to get areas in m²."]
+    warnings = []
+    if crs.to_epsg() == 3857:
+        warnings.append(f"map {src.name} is in Web Mercator (EPSG:3857): its square metres exceed ground area by "
+                        "1/cos²(latitude). Reproject to an equal-area CRS for true areas; proportions are unaffected.")
+    units = (crs.linear_units or "unknown").lower()
+    short = {"metre": "m", "meter": "m", "metres": "m", "meters": "m", "foot": "ft", "us survey foot": "ftUS"}
+    return f"{short.get(units, units)}²", warnings

@@ -23,7 +23,7 @@ from rasterio.windows import Window
 
 from ..errors import Canceled, InputError
 from ..progress import Progress, SilentProgress
-from ..raster import open_raster
+from ..raster import area_unit, open_raster, pixel_area
 
 SIMPLE_RANDOM = "simple_random"
 STRATIFIED_RANDOM = "stratified_random"
@@ -143,21 +143,6 @@ def _step(progress: Progress, done: float, total: float) -> None:
     progress.set_progress(100.0 * done / max(total, 1.0))
 
 
-def _area_unit(src: rasterio.DatasetReader) -> tuple[str, list[str]]:
-    """Unit of pixel areas in the map's CRS, with warnings where those areas are not ground areas."""
-    crs = src.crs
-    if crs.is_geographic:
-        return "degree²", [f"map {src.name} is in a geographic CRS: areas are in square degrees. Reproject the "
-                           "map to a projected (ideally equal-area) CRS to get areas in m²."]
-    warnings = []
-    if crs.to_epsg() == 3857:
-        warnings.append(f"map {src.name} is in Web Mercator (EPSG:3857): its square metres exceed ground area by "
-                        "1/cos²(latitude). Reproject to an equal-area CRS for true areas; proportions are unaffected.")
-    units = (crs.linear_units or "unknown").lower()
-    short = {"metre": "m", "meter": "m", "metres": "m", "meters": "m", "foot": "ft", "us survey foot": "ftUS"}
-    return f"{short.get(units, units)}²", warnings
-
-
 def summarise_map(map_path: str | os.PathLike, band: int = 1, progress: Progress | None = None) -> MapSummary:
     """Count the pixels of each class window by window, with the pixel area and its unit."""
     progress = progress or SilentProgress()
@@ -177,9 +162,8 @@ def summarise_map(map_path: str | os.PathLike, band: int = 1, progress: Progress
                 for c, k in zip(uniq.tolist(), n.tolist()):
                     counts[c] += k
             _step(progress, window.row_off + window.height, src.height)
-        unit, warnings = _area_unit(src)
-        xres, yres = src.res
-        return MapSummary(class_pixels=dict(sorted(counts.items())), pixel_area=float(xres * yres), area_unit=unit,
+        unit, warnings = area_unit(src)
+        return MapSummary(class_pixels=dict(sorted(counts.items())), pixel_area=pixel_area(src), area_unit=unit,
                           crs_wkt=src.crs.to_wkt(), nodata=src.nodata, width=src.width, height=src.height,
                           warnings=warnings)
 
