@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "processing"))
-from accuracy_scene import NAMES, map_array, write_classes  # noqa: E402
+from tests.processing.accuracy_scene import NAMES, map_array, write_classes
 
 pytestmark = pytest.mark.usefixtures("csagf_provider")
 
