@@ -7,20 +7,21 @@ import os
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
+def _figure(width: float, height: float):
+    """A matplotlib Figure on its own Agg canvas: no pyplot, so QGIS's (or anyone's) backend is left alone."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def plot_training_curves(history: list[dict[str, float]], path: str | os.PathLike) -> str:
     """Training/validation loss and validation mIoU per epoch, side by side, as a PNG; returns the path."""
-    plt = _pyplot()
     epochs = [row["epoch"] for row in history]
-    fig, (ax_loss, ax_iou) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = _figure(10, 4)
+    ax_loss, ax_iou = fig.subplots(1, 2)
     ax_loss.plot(epochs, [row["train_loss"] for row in history], marker="o", label="training")
     ax_loss.plot(epochs, [row["val_loss"] for row in history], marker="o", label="validation")
     ax_loss.set_xlabel("epoch")
@@ -36,19 +37,18 @@ def plot_training_curves(history: list[dict[str, float]], path: str | os.PathLik
     ax_iou.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(os.fspath(path), dpi=100)
-    plt.close(fig)
     return os.fspath(path)
 
 
 def plot_confusion_matrix(confusion: np.ndarray, class_names: list[str], path: str | os.PathLike,
                           title: str = "Confusion matrix") -> str:
     """Row-normalised confusion matrix (reference rows, predicted columns) with pixel counts, as a PNG."""
-    plt = _pyplot()
     cm = np.asarray(confusion, dtype=np.float64)
     rows = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
     n = len(class_names)
-    fig, ax = plt.subplots(figsize=(1.1 * n + 3, 1.0 * n + 2))
+    fig = _figure(1.1 * n + 3, 1.0 * n + 2)
+    ax = fig.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of reference pixels")
     ax.set_xticks(range(n), class_names, rotation=45, ha="right")
@@ -63,5 +63,4 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: list[str], path: s
                         color="white" if share[r, c] > 0.5 else "black")
     fig.tight_layout()
     fig.savefig(os.fspath(path), dpi=100)
-    plt.close(fig)
     return os.fspath(path)

@@ -14,11 +14,9 @@ from .generate import CityPaths
 
 def write_preview(paths: CityPaths, png: str | os.PathLike, max_px: int = 1024) -> None:
     """Write a PNG of the city at most `max_px` wide per panel (matplotlib is imported here, only when asked)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     with rasterio.open(paths.vhr) as vhr, rasterio.open(paths.labels) as lab, rasterio.open(paths.ntl) as ntl:
@@ -29,7 +27,9 @@ def write_preview(paths: CityPaths, png: str | os.PathLike, max_px: int = 1024) 
         transform = vhr.transform * vhr.transform.scale(vhr.width / shape[1], vhr.height / shape[0])
         light = ntl_on_grid(ntl, vhr.crs, transform, shape[1], shape[0])[0]
     colours = ["#000000"] + [c.color for c in FUNCTIONAL_CLASSES]
-    fig, axes = plt.subplots(1, 3, figsize=(18, 6.6))
+    fig = Figure(figsize=(18, 6.6))  # no pyplot: the caller's matplotlib backend is left alone
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 3)
     axes[0].imshow(rgb)
     axes[0].set_title("VHR (synthetic, 0.5 m)")
     axes[1].imshow(labels, cmap=ListedColormap(colours), vmin=0, vmax=7, interpolation="nearest")
@@ -43,4 +43,3 @@ def write_preview(paths: CityPaths, png: str | os.PathLike, max_px: int = 1024) 
         ax.set_axis_off()
     fig.tight_layout()
     fig.savefig(png, dpi=90)
-    plt.close(fig)
