@@ -58,7 +58,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.model_card import FunctionalClass
-from ..processing.legend import map_legend
+from ..processing.legend import is_null, map_legend
 from ..processing.random_points import DESIGN_LABELS, MAP_CLASS, POINT_ID, REF_CLASS
 
 MARKER_COLOR = QColor("#00e5ff")
@@ -313,11 +313,11 @@ class AccuracyDock(QDockWidget):
             map_class = feature[MAP_CLASS] if has_map else None
             self.points.append(SamplePoint(
                 fid=feature.id(),
-                point_id=int(point_id) if _is_set(point_id) else int(feature.id()),
+                point_id=int(feature.id()) if is_null(point_id) else int(point_id),
                 point=point,
-                map_class=int(map_class) if _is_set(map_class) else None))
+                map_class=None if is_null(map_class) else int(map_class)))
             reference = feature[REF_CLASS]
-            self.labels[feature.id()] = int(reference) if _is_set(reference) else None
+            self.labels[feature.id()] = None if is_null(reference) else int(reference)
         self.points.sort(key=lambda p: (p.point_id, p.fid))
         if not self.points:
             self.set_status("The point layer has no points: create points first.")
@@ -559,10 +559,3 @@ class AccuracyDock(QDockWidget):
         self.set_status(f"Report written: {self.report_path}")
         self.open_report(self.report_path)
         return self.report_path
-
-
-def _is_set(value) -> bool:
-    """True for a real attribute value (not None, not a NULL QVariant)."""
-    if value is None:
-        return False
-    return not (hasattr(value, "isNull") and value.isNull())

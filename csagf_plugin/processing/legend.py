@@ -79,10 +79,15 @@ def class_names(legend: list[FunctionalClass]) -> dict[int, str]:
     return {c.id: c.name for c in legend}
 
 
+def is_null(value: Any) -> bool:
+    """True for a missing attribute value: None or a NULL QVariant."""
+    return value is None or (hasattr(value, "isNull") and value.isNull())
+
+
 def class_id_of(value: Any, names: dict[int, str] | None = None) -> int | None:
     """An attribute as a class id: an integer (or integer text), a class name of `names` (a map's legend) or of
     the FUNCTIONAL_CLASSES, compared without case; None for NULL, NaN and anything else."""
-    if value is None or (hasattr(value, "isNull") and value.isNull()):  # QVariant NULL
+    if is_null(value):
         return None
     if isinstance(value, float) and math.isnan(value):
         return None
