@@ -15,11 +15,11 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ..core.model import DEVICES  # the enum passes an index into these
 from .base import CsagfAlgorithm, FeedbackProgress
 
 PLUGIN_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_MODEL = os.path.join(PLUGIN_ROOT, "models", "csagfnet_sample.onnx")
-DEVICES = ["auto", "cpu", "cuda"]
 
 
 class ApplyQml(QgsProcessingLayerPostProcessorInterface):
@@ -85,7 +85,7 @@ class ClassifyAlgorithm(CsagfAlgorithm):
         self._add(QgsProcessingParameterNumber(self.BATCH_SIZE, "Batch size",
                                                QgsProcessingParameterNumber.Integer, 4, False, 1, 256),
                   "Tiles run through the model at once; lower it if memory runs out.", advanced=True)
-        self._add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=DEVICES, defaultValue=0),
+        self._add(QgsProcessingParameterEnum(self.DEVICE, "Device", options=list(DEVICES), defaultValue=0),
                   "auto uses the GPU (onnxruntime CUDA provider) when it loads, else the CPU.", advanced=True)
         self._add(QgsProcessingParameterNumber(self.THREADS, "CPU threads (0 = all)",
                                                QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
