@@ -9,6 +9,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from csagf_plugin.core.model_card import FUNCTIONAL_CLASSES
+from csagf_plugin.core.style import colormap
 
 CRS = "EPSG:32650"  # UTM 50N, Guangzhou
 ORIGIN = (500000.0, 2560000.0)  # top-left corner, metres
@@ -41,12 +42,9 @@ def write_classes(path: Path, classes: np.ndarray, names: dict[int, str] | None 
     """Write a uint8 class raster with nodata 0, a colour table and (optionally) GDAL category names."""
     profile = dict(driver="GTiff", width=classes.shape[1], height=classes.shape[0], count=1, dtype="uint8",
                    crs=CRS, transform=from_origin(*ORIGIN, PIXEL, PIXEL), nodata=0)
-    colors = {0: (0, 0, 0, 0)}
-    for c in FUNCTIONAL_CLASSES:
-        colors[c.id] = tuple(int(c.color[i:i + 2], 16) for i in (1, 3, 5)) + (255,)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(classes, 1)
-        dst.write_colormap(1, colors)
+        dst.write_colormap(1, colormap(FUNCTIONAL_CLASSES))
     if names:
         from osgeo import gdal
 
