@@ -70,8 +70,7 @@ def metrics_from_confusion(confusion: np.ndarray) -> SegmentationMetrics:
     present = (tp + fp + fn) > 0
     miou = float(np.mean(iou[present])) if present.any() else float("nan")
     macro_f1 = float(np.mean(f1[present])) if present.any() else float("nan")
-    total = cm.sum()
-    oa = float(tp.sum() / total) if total > 0 else float("nan")
+    oa = float(nan_ratio(tp.sum(), cm.sum()))
     return SegmentationMetrics(np.asarray(confusion, dtype=np.int64), iou, precision, recall, f1, miou, macro_f1, oa)
 
 
