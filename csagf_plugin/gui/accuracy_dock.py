@@ -58,7 +58,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.model_card import FunctionalClass
-from ..processing.legend import is_null, map_legend
+from ..processing.legend import class_names, is_null, map_legend
 from ..processing.random_points import DESIGN_LABELS, MAP_CLASS, POINT_ID, REF_CLASS
 
 MARKER_COLOR = QColor("#00e5ff")
@@ -406,7 +406,7 @@ class AccuracyDock(QDockWidget):
         if point is None:
             self.point_label.setText("No point to label: pick or create a point layer.")
             return
-        names = {c.id: c.name for c in self.legend}
+        names = class_names(self.legend)
         reference = self.labels.get(point.fid)
         text = f"Point {self.index + 1} of {len(self.points)} (point_id {point.point_id}): "
         text += f"labelled {names.get(reference, reference)}" if reference is not None else "not labelled"
