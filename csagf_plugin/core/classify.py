@@ -3,8 +3,9 @@
 Memory stays bounded whatever the scene's size: tiles are read one batch at a time (rasterio windows, never the
 whole raster), blended by a StreamingBlender that keeps only `overlap` rows of class scores, and written in whole
 GeoTIFF block rows while GDAL's block cache is capped (GDAL_CACHE_BYTES; rasterio's own GDAL, not QGIS's).
-Per 256 x 256 tile the NTL is warped exactly as training warps it (ntl_on_grid), which costs about 13 ms.  Outputs are written to temporary files beside the destination and renamed at the very end,
-so an error or a cancel leaves no partial output and never touches the inputs.
+Per 256 x 256 tile the NTL is warped exactly as training warps it (ntl_on_grid), which costs about 13 ms.
+Outputs are written to temporary files beside the destination and renamed at the very end, so an error or a
+cancel leaves no partial output and never touches the inputs.
 """
 
 from __future__ import annotations
