@@ -15,12 +15,17 @@ from dataclasses import asdict
 from ..core.errors import CsagfError, InputError
 
 
+def _first_process() -> bool:
+    """True on the process that reports (the only one, or rank 0 under torchrun)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 class TqdmProgress:
     """A Progress shown as a tqdm bar (silent on processes other than the first under torchrun)."""
 
     def __init__(self, label: str) -> None:
         self.bar = None
-        if int(os.environ.get("RANK", "0")) == 0:
+        if _first_process():
             from tqdm import tqdm
 
             self.bar = tqdm(total=100, desc=label, unit="%", bar_format="{l_bar}{bar}| {n:.0f}/{total} % "
@@ -42,12 +47,12 @@ class TqdmProgress:
 
 
 def _warn(message: str) -> None:
-    if int(os.environ.get("RANK", "0")) == 0:
+    if _first_process():
         print(f"warning: {message}", file=sys.stderr)
 
 
 def _log(message: str) -> None:
-    if int(os.environ.get("RANK", "0")) == 0:
+    if _first_process():
         from tqdm import tqdm
 
         tqdm.write(message)
