@@ -8,7 +8,6 @@ import math
 import os
 import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from accuracy_scene import (
@@ -32,8 +31,6 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QVariant
-
-REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.usefixtures("csagf_provider")
 

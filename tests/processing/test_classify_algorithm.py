@@ -11,9 +11,6 @@ from qgis.core import QgsPalettedRasterRenderer, QgsProcessingException, QgsProj
 
 from csagf_plugin.core.model_card import FUNCTIONAL_CLASSES
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLED = REPO / "models" / "csagfnet_sample.onnx"
-
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
