@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import subprocess
 from collections import Counter
 
 import pytest
