@@ -75,11 +75,6 @@ def ntl_on_grid(ntl: rasterio.DatasetReader, crs: CRS, transform: rasterio.Affin
     return out
 
 
-def window_grid(src: rasterio.DatasetReader, window: rasterio.windows.Window) -> tuple[rasterio.Affine, int, int]:
-    """Transform, width and height of a window of `src` (the window may reach past the raster's edge)."""
-    return src.window_transform(window), int(window.width), int(window.height)
-
-
 def grid_bounds(transform: rasterio.Affine, width: int, height: int) -> tuple[float, float, float, float]:
     """(left, bottom, right, top) of a grid."""
     west, south, east, north = array_bounds(height, width, transform)

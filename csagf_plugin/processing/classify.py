@@ -127,7 +127,8 @@ class ClassifyAlgorithm(CsagfAlgorithm):
         feedback.pushInfo(f"Ran on {result.device} ({', '.join(result.providers)}).")
         if context.willLoadLayerOnCompletion(result.output_path):
             processor = ApplyQml(qml)
-            self._post_processors[result.output_path] = processor  # keep it alive until QGIS calls it
+            # QGIS holds only a C++ pointer: keep the Python object alive (one small object per output path).
+            ClassifyAlgorithm._post_processors[qml] = processor
             context.layerToLoadOnCompletionDetails(result.output_path).setPostProcessor(processor)
         outputs = {self.OUTPUT: result.output_path}
         if confidence:
