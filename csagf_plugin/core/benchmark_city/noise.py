@@ -33,18 +33,23 @@ def unit_hash(ix: np.ndarray | int, iy: np.ndarray | int, salt: int) -> np.ndarr
     return (hash_u32(ix, iy, salt) >> np.uint32(8)).astype(np.float32) * np.float32(1.0 / (1 << 24))
 
 
-def value_noise_grid(xs: np.ndarray, ys: np.ndarray, scale: float, salt: int) -> np.ndarray:
-    """Smooth value noise in [0, 1] on the grid of column centres `xs` and row centres `ys` (metres), [len(ys), len(xs)]."""
-    gx = np.asarray(xs, dtype=np.float64) / scale
-    gy = np.asarray(ys, dtype=np.float64) / scale
+def _lattice_cells(x: np.ndarray, y: np.ndarray, scale: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lattice cell (ix, iy) of each coordinate (metres) and its smoothstep weights (sx, sy) inside the cell."""
+    gx = np.asarray(x, dtype=np.float64) / scale
+    gy = np.asarray(y, dtype=np.float64) / scale
     ix = np.floor(gx).astype(np.int64)
     iy = np.floor(gy).astype(np.int64)
     fx = (gx - ix).astype(np.float32)
     fy = (gy - iy).astype(np.float32)
+    return ix, iy, fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy)
+
+
+def value_noise_grid(xs: np.ndarray, ys: np.ndarray, scale: float, salt: int) -> np.ndarray:
+    """Smooth value noise in [0, 1] on the grid of column centres `xs` and row centres `ys` (metres), [len(ys), len(xs)]."""
+    ix, iy, sx, sy = _lattice_cells(xs, ys, scale)
     x0, y0 = int(ix.min()), int(iy.min())
     lattice = unit_hash(np.arange(x0, int(ix.max()) + 2)[None, :], np.arange(y0, int(iy.max()) + 2)[:, None], salt)
-    sx = fx * fx * (3.0 - 2.0 * fx)
-    sy = fy * fy * (3.0 - 2.0 * fy)
     cx, cy = ix - x0, iy - y0
     # Interpolate along x on the few lattice rows first, then along y: the same sums as a 4-corner bilinear blend.
     left = lattice[:, cx]
@@ -66,14 +71,7 @@ def fbm_grid(xs: np.ndarray, ys: np.ndarray, scale: float, salt: int, octaves: i
 
 def value_noise_points(x: np.ndarray, y: np.ndarray, scale: float, salt: int) -> np.ndarray:
     """Smooth value noise in [0, 1] at arbitrary points (metres), same shape as x."""
-    gx = np.asarray(x, dtype=np.float64) / scale
-    gy = np.asarray(y, dtype=np.float64) / scale
-    ix = np.floor(gx).astype(np.int64)
-    iy = np.floor(gy).astype(np.int64)
-    fx = (gx - ix).astype(np.float32)
-    fy = (gy - iy).astype(np.float32)
-    sx = fx * fx * (3.0 - 2.0 * fx)
-    sy = fy * fy * (3.0 - 2.0 * fy)
+    ix, iy, sx, sy = _lattice_cells(x, y, scale)
     v00 = unit_hash(ix, iy, salt)
     v01 = unit_hash(ix + 1, iy, salt)
     v10 = unit_hash(ix, iy + 1, salt)
