@@ -3,7 +3,10 @@
 import argparse
 import os
 import sys
+import warnings
 
+# Debian's python3-matplotlib leaves an mpl_toolkits beside the venv's matplotlib; 3D plots are not used here.
+warnings.filterwarnings("ignore", message="Unable to import Axes3D")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from csagf_plugin.core.style import preview_png  # noqa: E402
