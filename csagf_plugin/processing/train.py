@@ -66,10 +66,7 @@ class TrainAlgorithm(CsagfAlgorithm):
         self._add(QgsProcessingParameterFile(self.TILES, "Tile store from 'Prepare training data'", optional=True,
                                              fileFilter="Tile stores (*.npz)"),
                   "When given, the rasters and labels below are not needed.")
-        inputs.add_training_data_parameters(self)
-        for key in (inputs.VHR, inputs.LABELS, inputs.NTL):
-            self.parameterDefinition(key).setFlags(self.parameterDefinition(key).flags()
-                                                   | self.parameterDefinition(key).FlagOptional)
+        inputs.add_training_data_parameters(self, optional=True)
         self._add(QgsProcessingParameterEnum(self.MODEL_TYPE, "Model", options=list(MODEL_NAMES), defaultValue=0),
                   "full = CSAGFNet (alignment + gated fusion); oafa = alignment + concatenation; cat = two streams "
                   "concatenated; vhr = VHR stream only; the others are VHR-only baselines with a ResNet34 encoder.")
