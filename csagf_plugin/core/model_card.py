@@ -62,6 +62,8 @@ class ModelCard:
     overlap: int = 64  # recommended tile overlap in pixels at inference
     input_names: list[str] = field(default_factory=lambda: ["vhr", "ntl"])  # ONNX input names, in order
     output_names: list[str] = field(default_factory=lambda: ["logits"])  # "logits" then optionally "gate"
+    vhr_encoder: str = "paper"  # VHR extractor: "paper" (five convolutions) or "efficientnet_lite0" (ImageNet)
+    fine_tuning: str = ""  # how pretrained weights were fine-tuned (weights, normalisation, learning rates)
     training_data: str = "untrained"  # description of what the model was trained on
     metrics: dict[str, float] = field(default_factory=dict)  # validation/test metrics (mIoU, F1, OA, ...)
     trained: bool = False  # False for a model exported with random weights

@@ -1,4 +1,7 @@
-"""Single-modal baselines of the paper's comparison, built with segmentation-models-pytorch (ResNet34, no weights).
+"""Single-modal baselines of the paper's comparison, built with segmentation-models-pytorch.
+
+Encoder: ResNet34 at random (the paper's comparison) or EfficientNet-Lite0 with the same ImageNet weights as
+CSAGFNet's pretrained VHR encoder (timm universal encoder `tu-efficientnet_lite0`), so comparisons stay fair.
 
 They take VHR only; `ntl` is accepted and ignored so every model shares the forward(vhr, ntl) call.
 The decoders keep segmentation-models-pytorch's defaults whatever the width (the ResNet34 encoder dominates the cost).
@@ -31,7 +34,7 @@ class SmpBaseline(nn.Module):
     uses_ntl = False
 
     def __init__(self, name: str, num_classes: int = 7, vhr_bands: int = 3, ntl_bands: int = 1,
-                 width: str | int = "paper") -> None:
+                 width: str | int = "paper", vhr_encoder: str = "paper", pretrained: bool = False) -> None:
         super().__init__()
         import segmentation_models_pytorch as smp
 
@@ -45,9 +48,30 @@ class SmpBaseline(nn.Module):
         self.ntl_bands = ntl_bands
         self.model_args: dict[str, Any] = {"name": name, "num_classes": num_classes, "vhr_bands": vhr_bands,
                                            "ntl_bands": ntl_bands, "width": width}
+        if vhr_encoder not in ("paper", "efficientnet_lite0"):
+            raise NetworkInputError(f"Unknown VHR encoder '{vhr_encoder}'; valid encoders: "
+                                    "['paper', 'efficientnet_lite0'].")
+        if pretrained and vhr_encoder == "paper":
+            raise NetworkInputError("The ResNet34 baselines have no bundled weights: use vhr_encoder "
+                                    "'efficientnet_lite0' or pretrained=False.")
+        if vhr_encoder != "paper":
+            self.model_args["vhr_encoder"] = vhr_encoder
+        self.vhr_encoder = vhr_encoder
+        encoder_name = "resnet34" if vhr_encoder == "paper" else "tu-efficientnet_lite0"
         architecture = getattr(smp, BASELINES[name])
-        self.network = architecture(encoder_name="resnet34", encoder_weights=None, in_channels=vhr_bands,
+        self.network = architecture(encoder_name=encoder_name, encoder_weights=None, in_channels=vhr_bands,
                                     classes=num_classes)
+        if pretrained:
+            import timm
+
+            from .pretrained import load_imagenet_weights
+
+            reference = list(timm.create_model("efficientnet_lite0", pretrained=False).state_dict())
+            load_imagenet_weights(self.network.encoder.model, reference)
+
+    def pretrained_parameters(self) -> list[nn.Parameter]:
+        """Parameters that start from ImageNet weights (empty for the random ResNet34)."""
+        return list(self.network.encoder.parameters()) if self.vhr_encoder != "paper" else []
 
     def forward(self, vhr: torch.Tensor, ntl: torch.Tensor | None = None) -> torch.Tensor:
         """Return class scores [N, num_classes, H, W]; ntl is ignored."""

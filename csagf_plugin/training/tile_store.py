@@ -32,6 +32,7 @@ class TileStore:
     vhr_pixel_size_m: float = 1.0  # ground pixel size of the VHR
     ntl_pixel_size_m: float = 500.0  # ground pixel size of the NTL
     description: str = ""  # what the tiles were made from, for the model card
+    ntl_missing: np.ndarray | None = None  # [N] bool: no night light is known for the tile (e.g. no georeference)
 
     @property
     def num_tiles(self) -> int:
@@ -50,15 +51,16 @@ class TileStore:
 
     def meta(self) -> dict:
         """Plain metadata (everything but the arrays)."""
-        skip = {"vhr", "ntl", "labels", "scene", "origin"}
+        skip = {"vhr", "ntl", "labels", "scene", "origin", "ntl_missing"}
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skip}
 
     def save(self, path: str | os.PathLike, compress: bool = True) -> str:
         """Write the store as one .npz (arrays + JSON metadata) atomically; returns the path."""
         write = np.savez_compressed if compress else np.savez
+        extra = {} if self.ntl_missing is None else {"ntl_missing": np.asarray(self.ntl_missing, dtype=bool)}
         with atomic_file(path) as tmp, open(tmp, "wb") as fh:  # a file object: np.savez would append .npz to a name
             write(fh, vhr=self.vhr, ntl=self.ntl, labels=self.labels, scene=self.scene, origin=self.origin,
-                  meta=np.array(json.dumps(self.meta())))
+                  meta=np.array(json.dumps(self.meta())), **extra)
         return str(Path(path))
 
     @classmethod
@@ -70,6 +72,30 @@ class TileStore:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 return cls(vhr=data["vhr"], ntl=data["ntl"], labels=data["labels"], scene=data["scene"],
-                           origin=data["origin"], **meta)
+                           origin=data["origin"],
+                           ntl_missing=data["ntl_missing"] if "ntl_missing" in data.files else None, **meta)
         except (KeyError, ValueError, OSError) as exc:
             raise InputError(f"{path} is not a CSAGF tile store ({exc}); make one with the prepare command.") from exc
+
+
+def concat_stores(stores: list[TileStore]) -> TileStore:
+    """One store holding the tiles of several (same tile size, bands and VHR dtype); scenes are renumbered."""
+    first = stores[0]
+    for other in stores[1:]:
+        if (other.tile_size, other.vhr.shape[1], other.ntl.shape[1], other.vhr_dtype) != \
+                (first.tile_size, first.vhr.shape[1], first.ntl.shape[1], first.vhr_dtype):
+            raise InputError("Tile stores to combine must share tile size, band counts and VHR data type: "
+                             f"{[(s.tile_size, s.vhr.shape[1], s.ntl.shape[1], s.vhr_dtype) for s in stores]}.")
+    offsets = np.cumsum([0] + [len(s.scenes) for s in stores[:-1]])
+    missing = [s.ntl_missing if s.ntl_missing is not None else np.zeros(s.num_tiles, dtype=bool) for s in stores]
+    sizes = np.array([s.vhr_pixel_size_m for s in stores])
+    counts = np.array([s.num_tiles for s in stores])
+    return TileStore(
+        vhr=np.concatenate([s.vhr for s in stores]), ntl=np.concatenate([s.ntl for s in stores]),
+        labels=np.concatenate([s.labels for s in stores]),
+        scene=np.concatenate([s.scene + o for s, o in zip(stores, offsets)]).astype(np.int32),
+        origin=np.concatenate([s.origin for s in stores]), scenes=[p for s in stores for p in s.scenes],
+        vhr_dtype=first.vhr_dtype, vhr_band_names=first.vhr_band_names, ntl_band_names=first.ntl_band_names,
+        vhr_pixel_size_m=round(float((sizes * counts).sum() / counts.sum()), 3),
+        ntl_pixel_size_m=first.ntl_pixel_size_m, description="; ".join(s.description for s in stores),
+        ntl_missing=np.concatenate(missing))
