@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
@@ -30,7 +31,7 @@ from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
 from .progress import Progress, SilentProgress
 from .raster import area_unit, check_overlap, ntl_on_grid, open_raster, pixel_area
 from .style import CLASSES_TAG, category_names_aux_xml, colormap
-from .tiling import StreamingBlender, TileGrid
+from .tiling import StreamingBlender, TileBlock, TileGrid
 
 BLOCK_SIZE = 256  # GeoTIFF block edge of the outputs
 GDAL_CACHE_BYTES = 16 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
@@ -56,6 +57,8 @@ class ClassifyConfig:
     batch_size: int = 4  # tiles per onnxruntime call
     device: str = "auto"  # "auto", "cpu" or "cuda"
     threads: int = 0  # onnxruntime CPU threads, 0 = onnxruntime's default
+    overlap_io: bool = True  # read the next batch and blend the last one while onnxruntime runs (two threads)
+    block: TileBlock | None = None  # only these tiles of the scene's grid (a Dask block): outputs cover its pixels
 
     @property
     def output_paths(self) -> list[str]:
@@ -65,7 +68,7 @@ class ClassifyConfig:
 
 @dataclass
 class Timings:
-    """Seconds spent in each stage of a run."""
+    """Seconds spent in each stage of a run (with overlap_io the stages run at once, in three threads)."""
 
     load_s: float = 0.0  # creating the onnxruntime session
     read_s: float = 0.0  # reading VHR windows, warping NTL, normalising
@@ -75,7 +78,7 @@ class Timings:
     total_s: float = 0.0  # wall time of the whole run, model loading included
 
     def shares(self) -> dict[str, float]:
-        """Share of the total time of each stage (0..1)."""
+        """Share of the total time of each stage (0..1; with overlap_io they may add up to more than 1)."""
         total = self.total_s or 1.0
         return {"load": self.load_s / total, "read": self.read_s / total, "infer": self.infer_s / total,
                 "blend": self.blend_s / total, "write": self.write_s / total}
@@ -127,8 +130,12 @@ class _Inputs:
 
 
 def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress(),
-                   warn: Callable[[str], None] | None = print_warning) -> ClassifyResult:
-    """Classify a scene into functional zones and write the map (and optional confidence and gate maps)."""
+                   warn: Callable[[str], None] | None = print_warning,
+                   model: LoadedModel | None = None) -> ClassifyResult:
+    """Classify a scene into functional zones and write the map (and optional confidence and gate maps).
+
+    `model`: a session already loaded from config.model_path (a Dask worker keeps one for all its blocks).
+    """
     started = time.perf_counter()
     notes: list[str] = []
 
@@ -140,7 +147,7 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
     _check_output_paths(config)
     if config.batch_size < 1:
         raise InputError(f"Batch size {config.batch_size} is not usable: pick 1 or more.")
-    model = load_model(config.model_path, config.device, config.threads, warn=note)
+    model = model or load_model(config.model_path, config.device, config.threads, warn=note)
     loaded = time.perf_counter()
     card = model.card
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), open_raster(config.vhr_path, "VHR") as vhr:
@@ -160,16 +167,37 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
                 note(f"Model {card.name} ({card.variant}) has no gate output: no gate map is written.")
                 gate_path = None
             grid = TileGrid(vhr.width, vhr.height, tile_size, overlap)
+            block = _check_block(config.block, grid)
+            window = Window(*block.pixels(grid))
             result = ClassifyResult(
                 output_path=os.fspath(config.output_path), confidence_path=config.confidence_path,
                 gate_path=gate_path, classes=list(card.classes), class_pixels={}, pixel_area=pixel_area(vhr),
                 area_unit=area_unit(vhr)[0], providers=model.providers, device=model.device, tile_size=tile_size,
-                overlap=overlap, tiles=len(grid), tiles_skipped=0, width=vhr.width, height=vhr.height,
-                warnings=notes)
+                overlap=overlap, tiles=len(block), tiles_skipped=0, width=int(window.width),
+                height=int(window.height), warnings=notes)
             result.timings.load_s = loaded - started
-            _run(model, inputs, grid, result, config.batch_size, progress, note)
+            _run(model, inputs, grid, block, window, result, config, progress, note)
     result.timings.total_s = time.perf_counter() - started
     return result
+
+
+def scene_grid(config: ClassifyConfig, model: LoadedModel) -> TileGrid:
+    """The tile grid classify_scene lays over the config's VHR raster (Dask cuts it into blocks)."""
+    with open_raster(config.vhr_path, "VHR") as vhr:
+        tile_size, overlap = _tiling(config, model, lambda message: None)
+        return TileGrid(vhr.width, vhr.height, tile_size, overlap)
+
+
+def _check_block(block: TileBlock | None, grid: TileGrid) -> TileBlock:
+    """The whole grid when `block` is None, else `block` once checked to lie inside the grid."""
+    if block is None:
+        return TileBlock(range(grid.rows), range(grid.columns))
+    rows, columns = block.rows, block.columns
+    if (rows.step != 1 or columns.step != 1 or not rows or not columns or rows.start < 0 or columns.start < 0
+            or rows.stop > grid.rows or columns.stop > grid.columns):
+        raise InputError(f"Block of tile rows {rows} and columns {columns} is not inside the scene's grid of "
+                         f"{grid.rows} x {grid.columns} tiles: cut blocks with TileGrid.blocks.")
+    return block
 
 
 def _check_output_paths(config: ClassifyConfig) -> None:
@@ -293,11 +321,12 @@ def _winner(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return winner, best
 
 
-def _open_output(path: str, vhr: rasterio.DatasetReader, dtype: str, nodata: float) -> rasterio.io.DatasetWriter:
-    """Create a tiled DEFLATE GeoTIFF on the VHR grid."""
+def _open_output(path: str, vhr: rasterio.DatasetReader, window: Window, dtype: str,
+                 nodata: float) -> rasterio.io.DatasetWriter:
+    """Create a tiled DEFLATE GeoTIFF on the VHR grid, covering `window` of it."""
     profile = {
-        "driver": "GTiff", "width": vhr.width, "height": vhr.height, "count": 1, "dtype": dtype,
-        "crs": vhr.crs, "transform": vhr.transform, "nodata": nodata, "tiled": True,
+        "driver": "GTiff", "width": int(window.width), "height": int(window.height), "count": 1, "dtype": dtype,
+        "crs": vhr.crs, "transform": vhr.window_transform(window), "nodata": nodata, "tiled": True,
         "blockxsize": BLOCK_SIZE, "blockysize": BLOCK_SIZE, "compress": "deflate",
         "predictor": 3 if dtype == "float32" else 1, "BIGTIFF": "IF_SAFER",
     }
@@ -327,11 +356,12 @@ class _RowWriter:
     """
 
     def __init__(self, card: ModelCard, writers: dict[str, rasterio.io.DatasetWriter], width: int,
-                 tile_size: int) -> None:
+                 tile_size: int, x_offset: int = 0) -> None:
         self.ids = card.class_ids()
         self.classes = len(self.ids)
         self.writers = writers
         self.width = width
+        self.x_offset = x_offset  # raster column of the outputs' first column
         self.counts = np.zeros(256, dtype=np.int64)
         rows = BLOCK_SIZE + tile_size
         self.buffers = {key: np.zeros((rows, width), np.uint8) if key == "map"
@@ -341,8 +371,9 @@ class _RowWriter:
         self.written = 0  # raster rows already written
 
     def add(self, x0: int, values: np.ndarray, valid: np.ndarray) -> None:
-        """Put a blended block [K, h, w] at column x0 of the current tile row."""
+        """Put a blended block [K, h, w] at raster column x0 of the current tile row."""
         h, w = values.shape[1:]
+        x0 -= self.x_offset
         self.row_height = h
         rows = slice(self.filled, self.filled + h)
         probs = values[:self.classes]
@@ -374,9 +405,120 @@ class _RowWriter:
         self.written += rows
 
 
-def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyResult, batch_size: int,
-         progress: Progress, note: Callable[[str], None]) -> None:
-    """Classify every tile, blend, write to temporary files, then move them into place."""
+@dataclass
+class _Batch:
+    """A batch of tiles read and normalised, then run through the model."""
+
+    tiles: list[tuple[int, int]]  # (row, column) of each tile
+    valids: list[np.ndarray]  # validity mask [tile, tile] of each tile
+    live: list[tuple[int, int]]  # tiles with valid pixels, the ones the model runs on
+    vhr: list[np.ndarray]  # normalised VHR [B, tile, tile] of each live tile
+    ntl: list[np.ndarray]  # normalised NTL [B, tile, tile] of each live tile (empty for VHR-only models)
+    ntl_missing: int = 0  # live tiles with no NTL data at all
+    outputs: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # probabilities (+ gate) per tile
+    read_s: float = 0.0  # seconds reading, warping and normalising
+    infer_s: float = 0.0  # seconds in onnxruntime
+    softmax_s: float = 0.0  # seconds in the softmax
+
+
+class _Stage:
+    """One worker thread for a pipeline stage, or (workers=0) a stage that runs each call at once in the caller."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csagf") if workers else None
+
+    def submit(self, fn: Callable, *args: object) -> Future:
+        """Run fn(*args) in the stage's thread (or now) and return its future."""
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed on to whoever asks for the result, as a thread's would be
+            future.set_exception(exc)
+        return future
+
+    def __enter__(self) -> "_Stage":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:  # wait for the running call: the rasters close only after it
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _read_batch(inputs: _Inputs, grid: TileGrid, card: ModelCard, tiles: list[tuple[int, int]]) -> _Batch:
+    """Read, warp and normalise the tiles of a batch (in the reader thread when I/O overlaps inference)."""
+    t0 = time.perf_counter()
+    vhr = inputs.vhr
+    batch = _Batch(tiles=tiles, valids=[], live=[], vhr=[], ntl=[])
+    for row, column in tiles:
+        x0, y0 = grid.origin(row, column)
+        data, valid = _read_tile(inputs, x0, y0, grid.tile_size)
+        batch.valids.append(valid)
+        if not valid.any():
+            continue
+        batch.live.append((row, column))
+        x = normalise_vhr(data, inputs.vhr_dtype, card)
+        x[:, ~valid] = 0.0  # no-data pixels enter the model as the training mean
+        batch.vhr.append(x)
+        if inputs.ntl is not None:
+            radiance = ntl_on_grid(inputs.ntl, vhr.crs, vhr.window_transform(
+                Window(x0, y0, grid.tile_size, grid.tile_size)), grid.tile_size, grid.tile_size, inputs.ntl_bands)
+            if not np.isfinite(radiance).any():
+                batch.ntl_missing += 1
+            batch.ntl.append(normalise_ntl(radiance, card))
+    batch.read_s = time.perf_counter() - t0
+    return batch
+
+
+def _infer_batch(model: LoadedModel, batch: _Batch, with_gate: bool, size: int) -> _Batch:
+    """Run the model on the live tiles of a batch and keep their probabilities (and gate) per tile."""
+    if not batch.live:
+        return batch
+    t0 = time.perf_counter()
+    logits, gate = model.run(np.stack(batch.vhr), np.stack(batch.ntl) if batch.ntl else None)
+    t1 = time.perf_counter()
+    batch.infer_s = t1 - t0
+    batch.vhr, batch.ntl = [], []  # the inputs are no longer needed
+    _check_output_shape(logits, gate, len(batch.live), model.card, size, model.path)
+    probs = _softmax(logits.astype(np.float32, copy=False))
+    for i, key in enumerate(batch.live):
+        batch.outputs[key] = probs[i] if not with_gate else np.concatenate([probs[i], gate[i]])
+    batch.softmax_s = time.perf_counter() - t1
+    return batch
+
+
+def _blend_batch(batch: _Batch, blender: StreamingBlender, block: TileBlock, fed: TileBlock, rows: "_RowWriter",
+                 result: ClassifyResult) -> None:
+    """Blend a batch's tiles in raster order and write the finished rows of the pixels the block owns."""
+    t0 = time.perf_counter()
+    write_s = 0.0
+    for (row, column), valid in zip(batch.tiles, batch.valids):
+        values = batch.outputs.get((row, column))
+        own = row in block.rows and column in block.columns  # else a halo tile: only its overlap is kept
+        if values is None and own:
+            result.tiles_skipped += 1
+        for x0, _, chunk in blender.add(row, column, values):
+            if own:
+                rows.add(x0, chunk, valid[:chunk.shape[1], :chunk.shape[2]])
+        if column == fed.columns.stop - 1 and row in block.rows:
+            t1 = time.perf_counter()
+            rows.end_row(last=row == fed.rows.stop - 1)
+            write_s += time.perf_counter() - t1
+    timings = result.timings
+    timings.read_s += batch.read_s
+    timings.infer_s += batch.infer_s
+    timings.write_s += write_s
+    timings.blend_s += batch.softmax_s + time.perf_counter() - t0 - write_s
+
+
+def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, block: TileBlock, window: Window,
+         result: ClassifyResult, config: ClassifyConfig, progress: Progress, note: Callable[[str], None]) -> None:
+    """Classify the block's tiles (and their halo), blend, write to temporary files, then move them into place.
+
+    With config.overlap_io three stages run at once: a reader thread reads and warps batch k+2, an inference
+    thread runs batch k+1 (onnxruntime releases the GIL) and this thread blends and writes batch k.
+    """
     card = model.card
     vhr = inputs.vhr
     finals = {"map": result.output_path}
@@ -391,64 +533,38 @@ def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, result: ClassifyRe
         for key, final in finals.items():
             temps[key] = _temp_path(final)
             if key == "map":
-                writers[key] = _open_output(temps[key], vhr, "uint8", 0)
+                writers[key] = _open_output(temps[key], vhr, window, "uint8", 0)
             else:
-                writers[key] = _open_output(temps[key], vhr, "float32", float("nan"))
-        channels = card.num_classes + (1 if "gate" in writers else 0)
-        blender = StreamingBlender(grid, channels)
-        rows = _RowWriter(card, writers, vhr.width, grid.tile_size)
-        tiles = list(grid)
+                writers[key] = _open_output(temps[key], vhr, window, "float32", float("nan"))
+        with_gate = "gate" in writers
+        fed = block.with_halo()  # the halo's tiles blend into the block's pixels; their own pixels are dropped
+        blender = StreamingBlender(grid, card.num_classes + (1 if with_gate else 0), fed)
+        rows = _RowWriter(card, writers, int(window.width), grid.tile_size, int(window.col_off))
+        tiles = list(fed)
+        batches = [tiles[start:start + config.batch_size] for start in range(0, len(tiles), config.batch_size)]
         ntl_missing = 0
+        done = 0
         progress.set_progress(0.0)
-        for start in range(0, len(tiles), batch_size):
-            if progress.is_canceled():
-                raise Canceled("Classification canceled: no output was written.")
-            batch = tiles[start:start + batch_size]
-            t0 = time.perf_counter()
-            vhr_in, ntl_in, valids, live = [], [], [], []
-            for row, column in batch:
-                x0, y0 = grid.origin(row, column)
-                data, valid = _read_tile(inputs, x0, y0, grid.tile_size)
-                valids.append(valid)
-                if not valid.any():
-                    continue
-                live.append((row, column))
-                x = normalise_vhr(data, inputs.vhr_dtype, card)
-                x[:, ~valid] = 0.0  # no-data pixels enter the model as the training mean
-                vhr_in.append(x)
-                if inputs.ntl is not None:
-                    radiance = ntl_on_grid(inputs.ntl, vhr.crs, vhr.window_transform(
-                        Window(x0, y0, grid.tile_size, grid.tile_size)), grid.tile_size, grid.tile_size,
-                        inputs.ntl_bands)
-                    if not np.isfinite(radiance).any():
-                        ntl_missing += 1
-                    ntl_in.append(normalise_ntl(radiance, card))
-            t1 = time.perf_counter()
-            timings.read_s += t1 - t0
-            outputs: dict[tuple[int, int], np.ndarray] = {}
-            if live:
-                logits, gate = model.run(np.stack(vhr_in), np.stack(ntl_in) if ntl_in else None)
-                t2 = time.perf_counter()
-                timings.infer_s += t2 - t1
-                t1 = t2
-                _check_output_shape(logits, gate, len(live), card, grid.tile_size, model.path)
-                probs = _softmax(logits.astype(np.float32, copy=False))
-                for i, key in enumerate(live):
-                    outputs[key] = probs[i] if "gate" not in writers else np.concatenate([probs[i], gate[i]])
-            write_s = 0.0
-            for (row, column), valid in zip(batch, valids):
-                values = outputs.get((row, column))
-                if values is None:
-                    result.tiles_skipped += 1
-                for x0, _, block in blender.add(row, column, values):
-                    rows.add(x0, block, valid[:block.shape[1], :block.shape[2]])
-                if column == grid.columns - 1:
-                    t3 = time.perf_counter()
-                    rows.end_row(last=row == grid.rows - 1)
-                    write_s += time.perf_counter() - t3
-            timings.write_s += write_s
-            timings.blend_s += time.perf_counter() - t1 - write_s
-            progress.set_progress(100.0 * min(len(tiles), start + batch_size) / len(tiles))
+        workers = 1 if config.overlap_io else 0
+        with _Stage(workers) as reader, _Stage(workers) as engine:
+            reads = [reader.submit(_read_batch, inputs, grid, card, batches[0])] if batches else []
+            running: Future | None = None
+            for k in range(len(batches) + 1):
+                following = None
+                if k < len(batches):
+                    if progress.is_canceled():  # once per batch
+                        raise Canceled("Classification canceled: no output was written.")
+                    if k + 1 < len(batches):
+                        reads.append(reader.submit(_read_batch, inputs, grid, card, batches[k + 1]))
+                    following = engine.submit(_infer_batch, model, reads[k].result(), with_gate, grid.tile_size)
+                    reads[k] = None  # type: ignore[call-overload]  # the batch lives on in the inference
+                if running is not None:
+                    batch = running.result()
+                    ntl_missing += batch.ntl_missing
+                    _blend_batch(batch, blender, block, fed, rows, result)
+                    done += len(batch.tiles)
+                    progress.set_progress(100.0 * done / len(tiles))
+                running = following
         t0 = time.perf_counter()
         writers["map"].write_colormap(1, colormap(card.classes))
         writers["map"].set_band_description(1, "functional_zone")

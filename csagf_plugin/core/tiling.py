@@ -71,10 +71,51 @@ class TileGrid:
             for column in range(self.columns):
                 yield row, column
 
+    def blocks(self, tiles: int) -> list["TileBlock"]:
+        """The grid cut into blocks of at most `tiles` x `tiles` tiles, in raster order."""
+        if tiles < 1:
+            raise InputError(f"Block size {tiles} is not usable: pick 1 tile or more.")
+        return [TileBlock(range(r, min(r + tiles, self.rows)), range(c, min(c + tiles, self.columns)))
+                for r in range(0, self.rows, tiles) for c in range(0, self.columns, tiles)]
+
     def weights(self, row: int, column: int) -> np.ndarray:
         """Blending weights [tile, tile] float32 of one tile (1 on sides without a neighbour); read-only."""
         return _tile_weights(self.tile_size, self.overlap, row > 0, row < self.rows - 1, column > 0,
                              column < self.columns - 1)
+
+
+@dataclass(frozen=True)
+class TileBlock:
+    """A rectangle of a TileGrid's tiles: `rows` x `columns` of tile indices (ranges of step 1).
+
+    The pixels a block owns are those its tiles finish in a streaming blend over the whole grid; the blocks of
+    a grid own every pixel exactly once.  Finishing them needs the tile row above and the tile column to the
+    left as a halo (their `overlap` pixels blend into the block), never the tiles below or to the right.
+    """
+
+    rows: range  # tile rows of the block
+    columns: range  # tile columns of the block
+
+    def __len__(self) -> int:
+        return len(self.rows) * len(self.columns)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """(row, column) of the block's tiles in raster order."""
+        for row in self.rows:
+            for column in self.columns:
+                yield row, column
+
+    def with_halo(self) -> "TileBlock":
+        """The block plus the tile row above and the tile column to its left (where the grid has them)."""
+        return TileBlock(range(max(self.rows.start - 1, 0), self.rows.stop),
+                         range(max(self.columns.start - 1, 0), self.columns.stop))
+
+    def pixels(self, grid: TileGrid) -> tuple[int, int, int, int]:
+        """(x, y, width, height) of the pixels the block owns in the raster."""
+        x0, y0 = grid.origin(self.rows.start, self.columns.start)
+        x1 = grid.width if self.columns.stop >= grid.columns else min(grid.width, self.columns.stop * grid.step)
+        y1 = grid.height if self.rows.stop >= grid.rows else min(grid.height, self.rows.stop * grid.step)
+        return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
 
 
 def check_tiling(tile_size: int, overlap: int) -> None:
@@ -124,20 +165,25 @@ class StreamingBlender:
 
     Feed every tile of a TileGrid in raster order (`add`); each call returns the blocks of pixels that no later
     tile touches, as (x, y, values[K, h, w]) in raster pixel coordinates, cropped to the raster.  Memory is one
-    carry strip of K x overlap x padded width plus one tile, whatever the raster's height.
+    carry strip of K x overlap x padded width plus one tile, whatever the raster's height.  Given a `block`, only
+    its tiles are fed (raster order within it) with the weights they have in the whole grid; fed a block with its
+    halo, the pixels the block owns come out bit for bit as in a blend of the whole grid.
 
     Values must lie in [0, 1] (class probabilities, the gate).  Weighted sums then stay in [0, 1] too, so the
     carry strip holds them as 16-bit fixed point: half the memory of float32 on a wide scene, with an error below
     8e-6 (float16 would err by up to 5e-4).
     """
 
-    def __init__(self, grid: TileGrid, channels: int) -> None:
+    def __init__(self, grid: TileGrid, channels: int, block: TileBlock | None = None) -> None:
         self.grid = grid
         self.channels = channels
+        self.block = block or TileBlock(range(grid.rows), range(grid.columns))  # the tiles fed, in raster order
         overlap = grid.overlap
-        self._carry = np.zeros((channels, overlap, grid.padded_width), dtype=np.uint16)  # from the row above
+        self._x0 = grid.origin(0, self.block.columns.start)[0]  # raster column of the carry strip's first pixel
+        width = (len(self.block.columns) - 1) * grid.step + grid.tile_size
+        self._carry = np.zeros((channels, overlap, width), dtype=np.uint16)  # from the row above
         self._left = np.zeros((channels, grid.tile_size, overlap), dtype=np.float32)  # from the tile on the left
-        self._next = (0, 0)
+        self._next = (self.block.rows.start, self.block.columns.start)
 
     def add(self, row: int, column: int, values: np.ndarray | None) -> list[tuple[int, int, np.ndarray]]:
         """Add one tile's unweighted values [K, tile, tile] (None: a tile to skip, e.g. all no data)."""
@@ -145,7 +191,8 @@ class StreamingBlender:
             raise ValueError(f"tiles must come in raster order: expected {self._next}, got {(row, column)}")
         g = self.grid
         t, o, s = g.tile_size, g.overlap, g.step
-        self._next = (row, column + 1) if column + 1 < g.columns else (row + 1, 0)
+        columns = self.block.columns
+        self._next = (row, column + 1) if column + 1 < columns.stop else (row + 1, columns.start)
         if values is None:
             block = np.zeros((self.channels, t, t), dtype=np.float32)
         else:
@@ -156,11 +203,12 @@ class StreamingBlender:
                 raise ValueError("tile values must lie in [0, 1] (probabilities): blend after the softmax")
             block *= g.weights(row, column)
         x0, y0 = g.origin(row, column)
+        xc = x0 - self._x0  # the tile's first column in the carry strip
         if o:
-            if row > 0:  # rows shared with the tile row above; the left tile already added its shared columns
-                first = o if column > 0 else 0
-                block[:, :o, first:] += self._carry[:, :, x0 + first:x0 + t] * np.float32(1.0 / FIXED_ONE)
-            if column > 0:
+            if row > self.block.rows.start:  # rows shared with the tile row above; the left tile already added
+                first = o if column > columns.start else 0  # its shared columns
+                block[:, :o, first:] += self._carry[:, :, xc + first:xc + t] * np.float32(1.0 / FIXED_ONE)
+            if column > columns.start:
                 block[:, :, :o] += self._left
         last_row, last_column = row == g.rows - 1, column == g.columns - 1
         done_h = t if last_row else s  # rows that no later tile touches
@@ -170,7 +218,7 @@ class StreamingBlender:
                 pending = block[:, s:, :done_w]  # rows the next tile row adds to; not emitted now
                 np.rint(pending * np.float32(FIXED_ONE), out=pending)
                 np.minimum(pending, FIXED_ONE, out=pending)  # weights sum to 1 + rounding at most
-                self._carry[:, :, x0:x0 + done_w] = pending
+                self._carry[:, :, xc:xc + done_w] = pending
             if not last_column:
                 self._left[...] = block[:, :, s:]
         out_h = min(done_h, g.height - y0)
