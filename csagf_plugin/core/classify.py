@@ -30,6 +30,7 @@ from .model import LoadedModel, load_model
 from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
 from .progress import Progress, SilentProgress
 from .raster import area_unit, check_overlap, ntl_on_grid, open_raster, pixel_area
+from .resolution import FAR_FACTOR, ResamplePlan, ground_pixel_size_m, plan_resampling, regrid, write_resampled_vrt
 from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileBlock, TileGrid
 
@@ -59,6 +60,9 @@ class ClassifyConfig:
     threads: int = 0  # onnxruntime CPU threads, 0 = onnxruntime's default
     overlap_io: bool = True  # read the next batch and blend the last one while onnxruntime runs (two threads)
     block: TileBlock | None = None  # only these tiles of the scene's grid (a Dask block): outputs cover its pixels
+    # Ground pixel size (m) the VHR is resampled to before predicting; the maps are written on the input grid.
+    # None: the model card's pixel size; 0: the VHR as it is (no resampling).  Blocks (Dask) are never resampled.
+    vhr_pixel_size_m: float | None = None
 
     @property
     def output_paths(self) -> list[str]:
@@ -144,12 +148,18 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
         if warn is not None:
             warn(message)
 
-    _check_output_paths(config)
+    check_output_paths(config)
     if config.batch_size < 1:
         raise InputError(f"Batch size {config.batch_size} is not usable: pick 1 or more.")
     model = model or load_model(config.model_path, config.device, config.threads, warn=note)
     loaded = time.perf_counter()
     card = model.card
+    plan = _resolution_plan(config, card, note) if config.block is None else None
+    if plan is not None:
+        result = _classify_resampled(config, plan, model, progress, note)
+        result.warnings = notes
+        result.timings.total_s = time.perf_counter() - started
+        return result
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), open_raster(config.vhr_path, "VHR") as vhr:
         if card.uses_ntl:
             if not config.ntl_path:
@@ -181,6 +191,92 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
     return result
 
 
+def _resolution_plan(config: ClassifyConfig, card: ModelCard, note: Callable[[str], None]) -> ResamplePlan | None:
+    """How the VHR is resampled to the model's pixel size (None: used as it is); warns when far from the card's."""
+    if config.vhr_pixel_size_m is not None and config.vhr_pixel_size_m < 0:
+        raise InputError(f"VHR pixel size {config.vhr_pixel_size_m} m is negative: give a size in metres, or 0 to "
+                         "use the VHR as it is.")
+    with open_raster(config.vhr_path, "VHR") as vhr:
+        input_m = ground_pixel_size_m(vhr.crs, vhr.transform, vhr.width, vhr.height)
+        target = card.vhr_pixel_size_m if config.vhr_pixel_size_m is None else config.vhr_pixel_size_m
+        used = target or input_m
+        trained = card.vhr_pixel_size_m
+        if trained and max(used / trained, trained / used) > FAR_FACTOR:
+            note(f"The model {card.name} was trained on {trained:.2f} m pixels but predicts on {used:.2f} m "
+                 f"({'the VHR as it is' if not target else 'the pixel size asked for'}; the VHR has "
+                 f"{input_m:.2f} m): objects look {used / trained:.1f} times their training size, so expect a "
+                 "poorer map. Leave the pixel size empty to resample to the model's.")
+        plan = plan_resampling(vhr, target)
+        if plan is not None:
+            note(f"VHR resampled from {plan.input_m:.2f} m to the model's {plan.target_m:.2f} m pixels "
+                 f"({plan.width} x {plan.height} px) for prediction; the map is written on the input grid.")
+        return plan
+
+
+def _classify_resampled(config: ClassifyConfig, plan: ResamplePlan, model: LoadedModel, progress: Progress,
+                        note: Callable[[str], None]) -> ClassifyResult:
+    """Classify a warped VRT of the VHR at the model's pixel size, then write the maps on the input grid."""
+    import shutil
+    import tempfile
+    from dataclasses import replace
+
+    from rasterio.enums import Resampling
+
+    finals = {"map": config.output_path, "confidence": config.confidence_path, "gate": config.gate_path}
+    work = tempfile.mkdtemp(prefix="csagf_resampled_")
+    temps: list[str] = []
+    try:
+        vrt = write_resampled_vrt(config.vhr_path, plan, os.path.join(work, "vhr.vrt"))
+        inner = replace(config, vhr_path=vrt, vhr_pixel_size_m=0, output_path=os.path.join(work, "map.tif"),
+                        confidence_path=os.path.join(work, "confidence.tif") if config.confidence_path else None,
+                        gate_path=os.path.join(work, "gate.tif") if config.gate_path else None)
+        result = classify_scene(inner, _ScaledProgress(progress, 0.0, 90.0), None, model)
+        produced = {"map": result.output_path, "confidence": result.confidence_path, "gate": result.gate_path}
+        with open_raster(config.vhr_path, "VHR") as vhr:
+            moves = []
+            for key, final in finals.items():
+                if not final or not produced[key]:
+                    continue
+                if progress.is_canceled():
+                    raise Canceled("Classification canceled: no output was written.")
+                temp = _temp_path(final)
+                temps.append(temp)
+                counts = regrid(produced[key], temp, vhr, Resampling.nearest if key == "map" else Resampling.bilinear)
+                if key == "map":
+                    result.class_pixels = counts
+                moves.append((temp, final, produced[key]))
+            for temp, final, source in moves:
+                os.replace(temp, final)
+                if os.path.exists(source + ".aux.xml"):
+                    shutil.copyfile(source + ".aux.xml", final + ".aux.xml")
+                else:
+                    _remove(final + ".aux.xml")
+            result.output_path = os.fspath(config.output_path)
+            result.confidence_path = config.confidence_path if produced["confidence"] else None
+            result.gate_path = config.gate_path if produced["gate"] else None
+            result.width, result.height = vhr.width, vhr.height
+            result.pixel_area = pixel_area(vhr)
+        progress.set_progress(100.0)
+        return result
+    finally:
+        for temp in temps:
+            _remove(temp)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class _ScaledProgress:
+    """Progress of a part of the work mapped to [low, high] percent of the whole."""
+
+    def __init__(self, outer: Progress, low: float, high: float) -> None:
+        self.outer, self.low, self.high = outer, low, high
+
+    def set_progress(self, percent: float) -> None:
+        self.outer.set_progress(self.low + (self.high - self.low) * percent / 100.0)
+
+    def is_canceled(self) -> bool:
+        return self.outer.is_canceled()
+
+
 def scene_grid(config: ClassifyConfig, model: LoadedModel) -> TileGrid:
     """The tile grid classify_scene lays over the config's VHR raster (Dask cuts it into blocks)."""
     with open_raster(config.vhr_path, "VHR") as vhr:
@@ -200,7 +296,7 @@ def _check_block(block: TileBlock | None, grid: TileGrid) -> TileBlock:
     return block
 
 
-def _check_output_paths(config: ClassifyConfig) -> None:
+def check_output_paths(config: ClassifyConfig) -> None:
     """Refuse outputs that equal an input or each other, or whose folder is missing."""
     inputs = {"VHR raster": config.vhr_path, "NTL raster": config.ntl_path, "model file": config.model_path}
     outputs = config.output_paths
