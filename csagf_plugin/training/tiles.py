@@ -6,23 +6,32 @@ the NTL raster has no data): normalisation happens later through core.model_card
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp
-from rasterio.warp import transform as warp_transform
 from rasterio.windows import Window
 
 from ..core.errors import Canceled, InputError
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.raster import check_overlap, ntl_on_grid, open_raster
+from ..core.resolution import ground_pixel_size_m  # noqa: F401  (training's pixel sizes; re-exported)
 from .labels import ClassMapping, labels_on_grid
 from .tile_store import TileStore
+
+
+@dataclass
+class LabelSource:
+    """A further label source for a scene, with its own layer, class field and mapping."""
+
+    path: str  # label raster of class ids, or a polygon layer
+    layer: str | None = None  # layer inside a multi-layer vector source
+    class_field: str | None = None  # field holding the class
+    mapping: str | None = None  # CSV/JSON mapping for this source; None: the run's mapping (vector) or none (raster)
 
 
 @dataclass
@@ -33,6 +42,9 @@ class SceneSource:
     labels: str  # label raster of class ids, or a polygon layer (GPKG, Shapefile, OSM .pbf, ...)
     layer: str | None = None  # layer name inside a multi-layer vector source (OSM: "multipolygons" by default)
     class_field: str | None = None  # field holding the class; with no mapping it must hold class ids 1..7
+    # Further sources, in priority order: each labels only pixels that every source before it left unlabelled, so
+    # the first source wins where several have a label (e.g. precise polygons first, coarse visual cells after).
+    more_labels: list[LabelSource] = field(default_factory=list)
 
 
 @dataclass
@@ -69,17 +81,6 @@ def window_starts(size: int, tile: int, stride: int) -> list[int]:
     if starts[-1] != size - tile:
         starts.append(size - tile)
     return starts
-
-
-def ground_pixel_size_m(crs: CRS, transform: rasterio.Affine, width: int, height: int) -> float:
-    """Ground size in metres of one pixel (x direction) at the raster's centre, for any CRS."""
-    cx, cy = transform * (width / 2, height / 2)
-    px, _ = transform * (width / 2 + 1, height / 2)
-    (lon0, lon1), (lat0, lat1) = warp_transform(crs, "EPSG:4326", [cx, px], [cy, cy])
-    lat = math.radians((lat0 + lat1) / 2)
-    dx = math.radians(lon1 - lon0) * math.cos(lat) * 6371008.8
-    dy = math.radians(lat1 - lat0) * 6371008.8
-    return float(math.hypot(dx, dy))
 
 
 def default_vhr_bands(src: rasterio.DatasetReader) -> list[int]:
@@ -124,6 +125,14 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
                                      f"tile ({T} px): choose a smaller tile size.")
                 labels = labels_on_grid(scene.labels, vhr.crs, vhr.transform, vhr.width, vhr.height, mapping,
                                         scene.layer, scene.class_field, warn)
+                for more in scene.more_labels:
+                    gaps = labels == 0
+                    if not gaps.any():
+                        break
+                    extra = labels_on_grid(more.path, vhr.crs, vhr.transform, vhr.width, vhr.height,
+                                           ClassMapping.from_file(more.mapping, more.class_field) if more.mapping
+                                           else mapping, more.layer, more.class_field, warn)
+                    labels[gaps] = extra[gaps]
                 valid = vhr.dataset_mask() > 0
                 labels[~valid] = 0
                 n_labelled = int(np.count_nonzero(labels))

@@ -35,8 +35,9 @@ POINTWISE_WEIGHTS = np.array([
 
 
 def tiny_card(**changes: object) -> ModelCard:
-    """A model card for tests: tile 64, overlap 16, default classes and normalisation."""
-    card = ModelCard(name="tiny_test", variant="full", tile_size=64, overlap=16,
+    """A model card for tests: tile 64, overlap 16, 1 m pixels (the scene fixture's), default classes and
+    normalisation."""
+    card = ModelCard(name="tiny_test", variant="full", tile_size=64, overlap=16, vhr_pixel_size_m=1.0,
                      output_names=["logits", "gate"])
     return replace(card, **changes)
 

@@ -1,0 +1,141 @@
+"""Real-data experiments on Shanghai Pudong: one split, several models, label sources and SIRI-WHU, one table.
+
+    .venv/bin/python scripts/shanghai_experiments.py [--runs full_pre,vhr_pre,...] [--epochs 12] [--work DIR]
+
+Split (the same for every run): the 10 labelled tiles; google_5_0 and google_5_6 are held out whole for validation
+(the split the bundled Shanghai model used), the other 8 train.  The four unlabelled tiles (google_2_7, google_5_10,
+google_6_4, google_8_1) are in no run.  No model selection on the validation tiles: every run trains a fixed number
+of epochs and the model after the last epoch is scored, by classifying the held-out tiles through the plugin's own
+inference (core.classify, tile blending) against their visual labels.  Results go to DIR/results.json after each
+run (a rerun skips finished runs), the ONNX models to DIR/<run>.onnx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from train_shanghai import LABELLED, NTL_FILE, check_data, say, validation_through_classify  # noqa: E402
+
+VAL = ["google_5_0", "google_5_6"]
+TRAIN = [t for t in LABELLED if t not in VAL]
+OSM = "osm_landuse/landuse_2024.gpkg"
+GEOFABRIK = REPO / "resources" / "class_mappings" / "geofabrik_fclass.csv"
+SIRI_PER_CLASS = 10
+
+# run name -> (model, VHR encoder, label sources, with SIRI-WHU)
+RUNS: dict[str, tuple[str, str, str, bool]] = {
+    "full_pre": ("full", "efficientnet_lite0", "visual", False),
+    "vhr_pre": ("vhr", "efficientnet_lite0", "visual", False),
+    "full_pre_osm": ("full", "efficientnet_lite0", "osm+visual", False),
+    "full_pre_siri": ("full", "efficientnet_lite0", "visual", True),
+    "vhr_pre_siri": ("vhr", "efficientnet_lite0", "visual", True),
+    "full_paper": ("full", "paper", "visual", False),
+}
+
+
+def make_store(data: Path, labels: str, siri: bool, work: Path):
+    """Tile store of the training and validation tiles for one label configuration (cached in work)."""
+    from csagf_plugin.training.scene_tiles import SceneFolderConfig, scene_folder_tiles
+    from csagf_plugin.training.tile_store import TileStore, concat_stores
+    from csagf_plugin.training.tiles import LabelSource, PrepareConfig, SceneSource, prepare_tiles
+
+    path = work / f"tiles_{labels.replace('+', '_')}{'_siri' if siri else ''}.npz"
+    if path.exists():
+        return TileStore.load(path)
+    scenes = []
+    for tile in TRAIN + VAL:
+        vhr, visual = str(data / "vhr" / f"{tile}.tif"), str(data / "labels_visual" / f"{tile}_labels.tif")
+        if labels == "osm+visual" and tile in TRAIN:  # OSM polygons win where they exist, visual cells elsewhere
+            scenes.append(SceneSource(vhr, str(data / OSM), class_field=None,
+                                      more_labels=[LabelSource(visual)]))
+        else:
+            scenes.append(SceneSource(vhr, visual))
+    mapping = str(GEOFABRIK) if labels == "osm+visual" else None
+    store = prepare_tiles(PrepareConfig(scenes, str(data / NTL_FILE), mapping=mapping, tile_size=256, stride=128),
+                          warn=lambda m: say(f"warning: {m}"))
+    if siri:
+        blind = scene_folder_tiles(SceneFolderConfig(str(data.parent / "siri_whu"), 2.0, store.vhr_pixel_size_m,
+                                                     per_class=SIRI_PER_CLASS), warn=lambda m: say(f"warning: {m}"))
+        store = concat_stores([store, blind])
+    store.save(path)
+    return store
+
+
+def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> dict:
+    """Train one run for a fixed number of epochs, export the last epoch, score it on the held-out tiles."""
+    import numpy as np
+
+    from csagf_plugin.core.model_card import ModelCard
+    from csagf_plugin.training.checkpoint import model_from_checkpoint
+    from csagf_plugin.training.export import export_onnx
+    from csagf_plugin.training.fit import TrainConfig, train
+
+    model, encoder, labels, siri = RUNS[name]
+    store = make_store(data, labels, siri, work)
+    say(f"{name}: {store.num_tiles} tiles ({int(np.sum(store.ntl_missing)) if store.ntl_missing is not None else 0} "
+        f"without night light), labels {labels}, model {model}, encoder {encoder}")
+    started = time.perf_counter()
+    config = TrainConfig(output_dir=str(work / name), tiles=str(work / f"tiles_{labels.replace('+', '_')}"
+                                                                     f"{'_siri' if siri else ''}.npz"),
+                         model=model, width="small", vhr_encoder=encoder, epochs=epochs, batch_size=batch_size,
+                         patience=epochs + 1, val_scenes=[f"{t}.tif" for t in VAL], name=name, export=False,
+                         seed=0)
+    result = train(config, warn=lambda m: say(f"warning: {m}"), log=lambda m: say(f"{name}: {m}"))
+    minutes = (time.perf_counter() - started) / 60
+    net, meta = model_from_checkpoint(result.last_checkpoint)
+    card = ModelCard.from_json(meta["card"], result.last_checkpoint)
+    card.name, card.trained = name, True
+    onnx_path = work / f"{name}.onnx"
+    export_onnx(net, onnx_path, card)
+    val = validation_through_classify(onnx_path, data, VAL, work)
+    say(f"{name}: mIoU {val['miou']:.3f}, OA {val['oa']:.3f} after {result.epochs_run} epochs, {minutes:.1f} min")
+    return {"model": model, "vhr_encoder": encoder, "labels": labels, "siri_whu": siri,
+            "siri_tiles": SIRI_PER_CLASS * 11 if siri else 0, "tiles": store.num_tiles, "epochs": result.epochs_run,
+            "train_minutes": round(minutes, 1), "validation": val, "history": result.history,
+            "onnx": str(onnx_path), "onnx_mb": round(onnx_path.stat().st_size / 1e6, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "shanghai_pudong")
+    p.add_argument("--work", type=Path, default=REPO / "build" / "shanghai_experiments")
+    p.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated runs of {list(RUNS)}")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(a.threads)
+    check_data(a.data)
+    a.work.mkdir(parents=True, exist_ok=True)
+    results_path = a.work / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    if "old_shanghai" not in results:
+        old = REPO / "models" / "csagfnet_shanghai.onnx"
+        results["old_shanghai"] = {"model": "full", "vhr_encoder": "paper", "labels": "visual", "siri_whu": False,
+                                   "validation": validation_through_classify(old, a.data, VAL, a.work),
+                                   "onnx": str(old), "note": "bundled csagfnet_shanghai.onnx, same split"}
+        results_path.write_text(json.dumps(results, indent=1))
+    for name in a.runs.split(","):
+        if name in results:
+            say(f"{name}: done before, skipped")
+            continue
+        results[name] = run_one(name, a.data, a.work, a.epochs, a.batch_size)
+        results_path.write_text(json.dumps(results, indent=1))
+    for name, r in results.items():
+        v = r["validation"]
+        say(f"{name:16s} mIoU {v['miou']:.3f}  F1 {v['macro_f1']:.3f}  OA {v['oa']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
