@@ -1,18 +1,16 @@
-"""Area-weighted accuracy and area estimators with standard errors and confidence intervals.
+"""Assess a map from labelled points with the estimator that matches the sampling design.
 
-Two estimators, both "by the book":
+Estimators (each module names its sources and formulas):
 
-* `olofsson_estimates`: stratified random sampling with the map classes as strata (Olofsson et al. 2014,
-  "Good practices for estimating area and assessing accuracy of land change", eqs. 2-11), from a matrix of
-  sample counts and the mapped area of each class.
-* `stehman_estimates`: stratified random sampling when the strata differ from the map classes (Stehman 2014,
-  "Estimating area and map accuracy for stratified random sampling when the strata are different from the map
-  classes"), from per-point map class, reference class and stratum, and the size of each stratum. With the map
-  classes as strata it gives the same numbers as `olofsson_estimates`.
+* stratified random by map class: `stratified.olofsson_estimates` (Olofsson et al. 2014);
+* stratified random by other strata: `stratified.stehman_estimates` (Stehman 2014);
+* simple random and systematic: `simple_random.post_stratified_estimates` (post-stratified by map class, variance
+  COCHRAN by default or CONDITIONAL) or `simple_random.simple_random_estimates` (the sample itself).
 
-`assess_points` is the entry point for a set of labelled points: it drops the points that cannot be used (outside
-the map, class 0 or nodata under them, no reference label), counts them, and picks the estimator.
-`assess_map` also reads the map: the class under each point and the mapped area of each class.
+`choose_estimator` turns a `SamplingDesign` (recorded by csagf:random_points, or set by the user) and an optional
+override into one of ESTIMATORS. `assess_points` is the entry point for a set of labelled points: it drops the
+points that cannot be used (outside the map, class 0 or nodata under them, no reference label, two interpreters
+who disagree), counts them, and runs the chosen estimator. `assess_map` also reads the map.
 
 Conventions: rows are map classes, columns reference classes; areas are pixel counts times the pixel area.
 Where a standard error cannot be estimated (a stratum with fewer than 2 points) it is NaN and the result
@@ -24,17 +22,43 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from .confusion import SampleAccuracy, confusion_matrix, nan_ratio, sample_accuracy
+from .confusion import confusion_matrix
+from .design import MAP_CLASS_STRATA, OTHER_STRATA, STRATIFIED_RANDOM, SamplingDesign
+from .interpreters import final_reference, interpreter_agreement
+from .results import AccuracyAssessment, ClassAccuracy, Estimate, normal_quantile  # noqa: F401 (re-exported)
+from .simple_random import (  # noqa: F401 (re-exported)
+    COCHRAN,
+    CONDITIONAL,
+    DEFAULT_POST_STRATIFIED_VARIANCE,
+    POST_STRATIFIED,
+    POST_STRATIFIED_VARIANCES,
+    SIMPLE_RANDOM_ESTIMATOR,
+    post_stratified_estimates,
+    simple_random_estimates,
+)
+from .stratified import OLOFSSON, STEHMAN, olofsson_estimates, stehman_estimates
 
-OLOFSSON = "olofsson2014"  # strata are the map classes
-STEHMAN = "stehman2014"  # strata differ from the map classes
+ESTIMATORS = (OLOFSSON, STEHMAN, POST_STRATIFIED, SIMPLE_RANDOM_ESTIMATOR)
+AUTO = "auto"  # the estimator of the design
+STRATIFIED = "stratified"  # override: Olofsson, or Stehman when strata other than the map classes are given
+ESTIMATOR_CHOICES = (AUTO, POST_STRATIFIED, SIMPLE_RANDOM_ESTIMATOR, STRATIFIED)
+ESTIMATOR_TEXT = {
+    OLOFSSON: "stratified estimator, strata = map classes (Olofsson et al. 2014, eqs. 1-11)",
+    STEHMAN: "stratified estimator, strata differ from the map classes (Stehman 2014)",
+    POST_STRATIFIED: "post-stratified by map class (Olofsson et al. 2014 point estimates)",
+    SIMPLE_RANDOM_ESTIMATOR: "simple random estimator, every point weighs the same (Stehman and Czaplewski 1998)",
+}
+VARIANCE_TEXT = {
+    "stratified": "stratified variance, points per stratum fixed by the design",
+    "simple_random": "simple random variance p(1 - p)/(n - 1), ratio-estimator variance for user's and producer's",
+    COCHRAN: "unconditional post-stratified variance (Cochran 1977, eq. 5A.40)",
+    CONDITIONAL: "conditional on the points per map class (Olofsson et al. 2014 eqs. 5-10 as they stand)",
+}
 
 # Keys of AccuracyAssessment.excluded: why a point was left out.
 OUTSIDE_MAP = "outside_map"  # the point lies outside the map raster
@@ -42,322 +66,35 @@ NO_MAP_CLASS = "no_map_class"  # class 0 or the map's nodata under the point
 NO_REFERENCE = "no_reference"  # the point has no reference label (empty, 0 or negative)
 NOT_IN_MAP = "map_class_not_in_map"  # the point's map class has no pixel in the map (the field disagrees with it)
 NO_STRATUM = "no_stratum"  # the point's stratum label has no stratum size
+INTERPRETERS_DISAGREE = "interpreters_disagree"  # two interpreters differ and no final label settles it
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """An estimated quantity with its standard error and confidence interval (NaN where undefined)."""
+def choose_estimator(design: SamplingDesign | None, other_strata: bool, override: str = AUTO) -> tuple[str, str]:
+    """(estimator, note) for a design; `other_strata` says per-point strata and their sizes are at hand.
 
-    value: float  # the estimate
-    se: float  # standard error; NaN when it cannot be estimated
-    ci_low: float  # lower confidence limit, value - z * se
-    ci_high: float  # upper confidence limit, value + z * se
-
-    @property
-    def half_width(self) -> float:
-        """Half the width of the confidence interval (the "±" figure)."""
-        return (self.ci_high - self.ci_low) / 2.0
-
-    @classmethod
-    def from_se(cls, value: float, se: float, z: float) -> "Estimate":
-        """Build the symmetric normal-approximation interval value ± z * se."""
-        value, se = float(value), float(se)
-        return cls(value, se, value - z * se, value + z * se)
-
-
-def normal_quantile(confidence: float) -> float:
-    """z such that a normal interval ± z * se covers `confidence` (1.96 for 0.95)."""
-    if not 0.0 < confidence < 1.0:
-        raise InputError(f"confidence level {confidence} must lie strictly between 0 and 1 (e.g. 0.95).")
-    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
-
-
-@dataclass
-class ClassAccuracy:
-    """Area-weighted results for one class."""
-
-    class_id: int  # class id in the map and in the reference labels
-    mapped_pixels: float  # pixels of the map in this class (NaN when not known)
-    mapped_area: float  # mapped_pixels * pixel area
-    n_map: int  # sample points mapped as this class
-    n_reference: int  # sample points whose reference class is this class
-    users_accuracy: Estimate  # share of the area mapped as the class that truly is the class
-    producers_accuracy: Estimate  # share of the true area of the class that the map shows as the class
-    f1: float  # harmonic mean of the estimated user's and producer's accuracies
-    area_proportion: Estimate  # estimated share of the total area that truly is the class
-    area: Estimate  # estimated true area of the class, area_proportion * total area
-
-
-@dataclass
-class AccuracyAssessment:
-    """Everything an accuracy assessment by random points estimates, ready for a report."""
-
-    estimator: str  # OLOFSSON or STEHMAN
-    classes: list[int]  # class ids, the order of every matrix and per-class list
-    counts: np.ndarray  # int64 [K, K] sample points, rows map class, columns reference class
-    proportions: np.ndarray  # float [K, K] estimated share of the total area in each (map, reference) cell
-    overall_accuracy: Estimate  # estimated share of the area that is correctly mapped
-    per_class: list[ClassAccuracy]  # one per class, in `classes` order
-    sample: SampleAccuracy  # unweighted measures counted on the points (kappa, F1, ...)
-    confidence: float  # confidence level of every interval
-    pixel_area: float  # area of one map pixel, in area_unit
-    total_area: float  # area of the population (sum of the strata), in area_unit
-    area_unit: str  # unit of every area ("m²", "pixels", ...)
-    strata: dict[int, tuple[float, int]]  # stratum -> (pixels, sample points)
-    n_points: int  # points given, before exclusions
-    excluded: dict[str, int] = field(default_factory=dict)  # reason -> points left out
-    warnings: list[str] = field(default_factory=list)  # what the user should know: undefined SEs, gaps
-
-    @property
-    def n_used(self) -> int:
-        """Points that entered the estimates."""
-        return int(self.counts.sum())
-
-    def class_result(self, class_id: int) -> ClassAccuracy:
-        """The per-class result of `class_id`; InputError when it is not a class of the assessment."""
-        for result in self.per_class:
-            if result.class_id == class_id:
-                return result
-        raise InputError(f"class {class_id} is not in this assessment (classes: {self.classes}).")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every number as plain JSON-ready Python (NaN becomes None)."""
-        data = asdict(self)
-        data["counts"] = self.counts.tolist()
-        data["proportions"] = self.proportions.tolist()
-        data["strata"] = {str(k): {"pixels": v[0], "points": v[1]} for k, v in self.strata.items()}
-        data["n_used"] = self.n_used
-        data["sample"]["mean_f1"] = self.sample.mean_f1
-        return _json_ready(data)
-
-
-def _json_ready(value: Any) -> Any:
-    """Replace NaN/inf by None and numpy scalars by Python ones, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _per_class_pixels(mapped_pixels: Mapping[int, float] | Sequence[float], classes: Sequence[int]) -> np.ndarray:
-    """Mapped pixels aligned with `classes` (a mapping may omit classes the map does not show)."""
-    if isinstance(mapped_pixels, Mapping):
-        extra = {int(c): v for c, v in mapped_pixels.items() if int(c) not in set(classes) and v > 0}
-        if extra:
-            raise InputError(f"map classes {sorted(extra)} have pixels but are not among the classes {list(classes)}: "
-                             "list every class of the map.")
-        values = [float(mapped_pixels.get(c, 0.0)) for c in classes]
-    else:
-        values = [float(v) for v in mapped_pixels]
-        if len(values) != len(classes):
-            raise InputError(f"{len(values)} mapped areas for {len(classes)} classes: give one per class.")
-    pixels = np.asarray(values, dtype=np.float64)
-    if (pixels < 0).any() or not np.isfinite(pixels).all():
-        raise InputError(f"mapped pixel counts must be finite and >= 0, got {values}.")
-    if pixels.sum() <= 0:
-        raise InputError("the map has no pixel in any class: check the map raster and its nodata value.")
-    return pixels
-
-
-def olofsson_estimates(counts: np.ndarray, mapped_pixels: Mapping[int, float] | Sequence[float],
-                       classes: Sequence[int], pixel_area: float = 1.0, area_unit: str = "pixels",
-                       confidence: float = 0.95) -> AccuracyAssessment:
-    """Stratified estimators with the map classes as strata (Olofsson et al. 2014, eqs. 2-11).
-
-    `counts` [K, K]: sample points, rows map class, columns reference class, in `classes` order.
-    `mapped_pixels`: pixels of each map class (a mapping by class id, or a sequence in `classes` order).
+    No design known: the points are taken as stratified by map class (what this tool did before designs were
+    recorded; for a simple random sample these are the post-stratified numbers with the conditional variance).
     """
-    classes = [int(c) for c in classes]
-    n = np.asarray(counts, dtype=np.float64)
-    k = len(classes)
-    if n.shape != (k, k):
-        raise InputError(f"counts must be a {k} x {k} matrix (one row and column per class), got {n.shape}.")
-    if (n < 0).any():
-        raise InputError("counts must be >= 0.")
-    z = normal_quantile(confidence)
-    pixels = _per_class_pixels(mapped_pixels, classes)
-    total_pixels = pixels.sum()
-    w = pixels / total_pixels  # W_i: share of the map in map class i
-    n_row = n.sum(axis=1)  # n_i.
-    warnings = _stratum_warnings(classes, pixels, n_row, "map class")
-
-    share = nan_ratio(n, n_row[:, None])  # n_ij / n_i.
-    share = np.where(n_row[:, None] > 0, share, 0.0)  # an unsampled stratum adds nothing (and is warned about)
-    p = w[:, None] * share  # eq. 4: p_ij = W_i n_ij / n_i.
-    # Per-stratum variance factor of a within-stratum proportion: share(1 - share) / (n_i. - 1); NaN for n_i. < 2.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_dof = np.where(n_row >= 2, 1.0 / (n_row - 1.0), np.nan)
-    inv_dof = np.where((n_row == 0), 0.0, inv_dof)  # unsampled stratum: no term (its bias is warned about)
-    cell_var = share * (1.0 - share) * inv_dof[:, None]  # [K, K]
-
-    diag = np.diag(p)
-    users = nan_ratio(np.diag(n), n_row)  # eq. 2 (U_i = p_ii / p_i. = n_ii / n_i.)
-    p_ref = p.sum(axis=0)  # eq. 9: p_.k (true share of class k)
-    producers = nan_ratio(diag, p_ref)  # eq. 3
-    overall = float(diag.sum())  # eq. 1
-
-    var_overall = float(np.sum(w ** 2 * np.diag(cell_var)))  # eq. 5
-    var_users = np.diag(cell_var).copy()  # eq. 6: U_i (1 - U_i) / (n_i. - 1)
-    var_users[n_row == 0] = np.nan
-    # eq. 7: V(P_j) = [N_j.^2 (1-P_j)^2 U_j(1-U_j)/(n_j.-1) + P_j^2 sum_{i!=j} N_i.^2 n_ij/n_i. (1-n_ij/n_i.)/(n_i.-1)]
-    #                 / N_.j^2, with N_.j = sum_i N_i. n_ij / n_i.; written with W instead of N (the factor cancels).
-    var_producers = np.empty(k)
-    for j in range(k):
-        others = sum(w[i] ** 2 * cell_var[i, j] for i in range(k) if i != j)
-        own = w[j] ** 2 * (1.0 - producers[j]) ** 2 * cell_var[j, j]
-        var_producers[j] = (own + producers[j] ** 2 * others) / p_ref[j] ** 2 if p_ref[j] > 0 else np.nan
-    var_props = np.sum(w[:, None] ** 2 * cell_var, axis=0)  # eq. 10: S(p_.k)^2
-
-    return _assemble(OLOFSSON, classes, n.astype(np.int64), p, overall, var_overall, users, var_users,
-                     producers, var_producers, p_ref, var_props, pixels, pixel_area, area_unit, confidence, z,
-                     strata={c: (float(pixels[i]), int(n_row[i])) for i, c in enumerate(classes)},
-                     warnings=warnings)
-
-
-def _stratum_warnings(labels: Sequence[int], pixels: np.ndarray, points: np.ndarray, kind: str) -> list[str]:
-    """Warnings for strata with no point (estimates biased) or one point (standard errors undefined)."""
-    warnings = []
-    total = pixels.sum()
-    for label, size, count in zip(labels, pixels, points):
-        if size > 0 and count == 0:
-            warnings.append(f"{kind} {label} ({100 * size / total:.3g} % of the area) has no sample point: its "
-                            "area is missing from every estimate, which are therefore biased. Add points in it.")
-        elif size > 0 and count == 1:
-            warnings.append(f"{kind} {label} has only 1 sample point: the standard errors that depend on it are "
-                            "undefined (NaN). Label at least 2 points in it.")
-    return warnings
-
-
-def _assemble(estimator: str, classes: list[int], counts: np.ndarray, p: np.ndarray, overall: float,
-              var_overall: float, users: np.ndarray, var_users: np.ndarray, producers: np.ndarray,
-              var_producers: np.ndarray, p_ref: np.ndarray, var_props: np.ndarray, mapped_pixels: np.ndarray,
-              pixel_area: float, area_unit: str, confidence: float, z: float,
-              strata: dict[int, tuple[float, int]], warnings: list[str]) -> AccuracyAssessment:
-    """Pack point estimates and variances into an AccuracyAssessment with intervals."""
-    total_pixels = float(sum(size for size, _ in strata.values()))
-    total_area = total_pixels * pixel_area
-    n_map = counts.sum(axis=1)
-    n_ref = counts.sum(axis=0)
-    per_class = []
-    for i, c in enumerate(classes):
-        se_prop = math.sqrt(var_props[i]) if np.isfinite(var_props[i]) else float("nan")
-        u, pa = float(users[i]), float(producers[i])
-        f1 = 2 * u * pa / (u + pa) if np.isfinite(u) and np.isfinite(pa) and u + pa > 0 else float("nan")
-        per_class.append(ClassAccuracy(
-            class_id=c,
-            mapped_pixels=float(mapped_pixels[i]),
-            mapped_area=float(mapped_pixels[i]) * pixel_area,
-            n_map=int(n_map[i]),
-            n_reference=int(n_ref[i]),
-            users_accuracy=Estimate.from_se(u, _sqrt(var_users[i]), z),
-            producers_accuracy=Estimate.from_se(pa, _sqrt(var_producers[i]), z),
-            f1=f1,
-            area_proportion=Estimate.from_se(float(p_ref[i]), se_prop, z),
-            area=Estimate.from_se(float(p_ref[i]) * total_area, se_prop * total_area, z),
-        ))
-        if n_map[i] == 0 and mapped_pixels[i] == 0:
-            warnings.append(f"reference class {c} is not a class of the map: its user's accuracy is undefined "
-                            "and its producer's accuracy is 0.")
-    return AccuracyAssessment(
-        estimator=estimator, classes=classes, counts=counts, proportions=p,
-        overall_accuracy=Estimate.from_se(overall, _sqrt(var_overall), z), per_class=per_class,
-        sample=sample_accuracy(counts, classes), confidence=confidence, pixel_area=float(pixel_area),
-        total_area=total_area, area_unit=area_unit, strata=strata, n_points=int(counts.sum()), warnings=warnings)
-
-
-def _sqrt(variance: float) -> float:
-    """Square root that keeps NaN (undefined variance) as NaN."""
-    variance = float(variance)
-    return math.sqrt(max(variance, 0.0)) if math.isfinite(variance) else float("nan")
-
-
-def stehman_estimates(map_class: Sequence[int] | np.ndarray, ref_class: Sequence[int] | np.ndarray,
-                      stratum: Sequence[int] | np.ndarray, stratum_pixels: Mapping[int, float],
-                      classes: Sequence[int] | None = None, mapped_pixels: Mapping[int, float] | None = None,
-                      pixel_area: float = 1.0, area_unit: str = "pixels", confidence: float = 0.95,
-                      finite_population_correction: bool = False) -> AccuracyAssessment:
-    """Stratified estimators when the strata differ from the map classes (Stehman 2014, eqs. 2-27).
-
-    One value per point in `map_class`, `ref_class` and `stratum`; `stratum_pixels` gives the size N_h of every
-    stratum in pixels. `mapped_pixels` (pixels per map class) is only reported, the estimates do not need it.
-    Every estimate is a stratified mean of a per-point indicator (eq. 3) or a ratio of two (eq. 27);
-    variances follow eqs. 25 and 28, with the finite population correction 1 - n_h/N_h when asked.
-    """
-    m = np.asarray(map_class, dtype=np.int64).ravel()
-    r = np.asarray(ref_class, dtype=np.int64).ravel()
-    s = np.asarray(stratum, dtype=np.int64).ravel()
-    if not (m.size == r.size == s.size):
-        raise InputError(f"map_class ({m.size}), ref_class ({r.size}) and stratum ({s.size}) must have one value "
-                         "per point.")
-    if classes is None:
-        classes = sorted(set(m.tolist()) | set(r.tolist()) | {int(c) for c, v in (mapped_pixels or {}).items()
-                                                                  if v > 0})
-    classes = [int(c) for c in classes]
-    z = normal_quantile(confidence)
-    labels = sorted(int(h) for h in stratum_pixels)
-    sizes = np.asarray([float(stratum_pixels[h]) for h in labels], dtype=np.float64)
-    if (sizes < 0).any() or sizes.sum() <= 0:
-        raise InputError(f"stratum sizes must be >= 0 with a positive total, got {dict(stratum_pixels)}.")
-    unknown = sorted(set(s.tolist()) - set(labels))
-    if unknown:
-        raise InputError(f"points lie in strata {unknown} that have no size in stratum_pixels "
-                         f"(known strata: {labels}): give the size of every stratum.")
-    counts = confusion_matrix(m, r, classes)
-    n_h = np.asarray([(s == h).sum() for h in labels], dtype=np.float64)
-    warnings = _stratum_warnings(labels, sizes, n_h, "stratum")
-    total_pixels = sizes.sum()
-    fpc = 1.0 - nan_ratio(n_h, sizes) if finite_population_correction else np.ones_like(sizes)
-
-    def total_and_variance(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Stratified total sum_h N_h ybar_h of each column of y [n, V] and its variance (eq. 25)."""
-        tot = np.zeros(y.shape[1])
-        var = np.zeros(y.shape[1])
-        for h, size in enumerate(sizes):
-            in_h = y[s == labels[h]]
-            if in_h.shape[0] == 0:
-                continue  # unsampled stratum: warned about above
-            tot += size * in_h.mean(axis=0)
-            if in_h.shape[0] < 2:
-                var += np.nan
-            else:
-                var += size ** 2 * fpc[h] * in_h.var(axis=0, ddof=1) / in_h.shape[0]
-        return tot, var
-
-    ids = np.asarray(classes)
-    is_map = (m[:, None] == ids[None, :]).astype(np.float64)  # [n, K]
-    is_ref = (r[:, None] == ids[None, :]).astype(np.float64)
-    correct = (m == r).astype(np.float64)
-    both = is_map * is_ref  # correct and of class k
-    cells = (is_map[:, :, None] * is_ref[:, None, :]).reshape(m.size, -1)
-
-    cell_tot, _ = total_and_variance(cells)
-    p = cell_tot.reshape(len(classes), len(classes)) / total_pixels  # eq. 14 per cell
-    ref_tot, ref_var = total_and_variance(is_ref)  # eq. 14: area of each reference class
-    oa_tot, oa_var = total_and_variance(correct[:, None])  # eq. 12
-    both_tot, _ = total_and_variance(both)
-    map_tot, _ = total_and_variance(is_map)
-
-    users = nan_ratio(both_tot, map_tot)  # eq. 16
-    producers = nan_ratio(both_tot, ref_tot)  # eq. 20
-    # Ratio variance (eq. 28): V(R) = V(total of y - R x) / X^2, y - R x taken per point.
-    _, users_num_var = total_and_variance(both - np.nan_to_num(users)[None, :] * is_map)
-    _, prod_num_var = total_and_variance(both - np.nan_to_num(producers)[None, :] * is_ref)
-    var_users = nan_ratio(users_num_var, map_tot ** 2)
-    var_producers = nan_ratio(prod_num_var, ref_tot ** 2)
-
-    mapped = np.full(len(classes), np.nan)
-    if mapped_pixels is not None:
-        mapped = np.asarray([float(mapped_pixels.get(c, 0.0)) for c in classes])
-    return _assemble(STEHMAN, classes, counts, p, float(oa_tot[0] / total_pixels),
-                     float(oa_var[0] / total_pixels ** 2), users, var_users, producers, var_producers,
-                     ref_tot / total_pixels, ref_var / total_pixels ** 2, mapped, pixel_area, area_unit,
-                     confidence, z, strata={h: (float(sizes[i]), int(n_h[i])) for i, h in enumerate(labels)},
-                     warnings=warnings)
+    if override not in ESTIMATOR_CHOICES:
+        raise InputError(f"unknown estimator '{override}': use one of {list(ESTIMATOR_CHOICES)}.")
+    stratified = (design is None or design.stratified) or other_strata
+    by_other = other_strata or (design is not None and design.strata == OTHER_STRATA)
+    if by_other and not other_strata:
+        raise InputError("the sample was stratified by strata other than the map classes: give the strata (a "
+                         "strata raster or a stratum field with the stratum sizes) for Stehman's estimator.")
+    if override in (POST_STRATIFIED, SIMPLE_RANDOM_ESTIMATOR) and stratified and design is not None:
+        raise InputError(f"the {override.replace('_', ' ')} estimator is for simple random and systematic samples; "
+                         f"this one is {design.describe()}: use the stratified estimator.")
+    if override in (POST_STRATIFIED, SIMPLE_RANDOM_ESTIMATOR):
+        if other_strata:
+            raise InputError(f"strata were given, so the sample is stratified: the {override.replace('_', ' ')} "
+                             "estimator does not apply. Leave the strata empty or use the stratified estimator.")
+        return override, "estimator set by the parameter"
+    if override == STRATIFIED or stratified:
+        note = ("no sampling design recorded with the points: assumed stratified random by map class"
+                if design is None and not other_strata else "")
+        return (STEHMAN if by_other else OLOFSSON), note
+    return POST_STRATIFIED, ""
 
 
 def _labels(values: Sequence[Any] | np.ndarray | None, n: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -389,17 +126,36 @@ def assess_points(map_class: Sequence[int] | np.ndarray, ref_class: Sequence[Any
                   mapped_pixels: Mapping[int, float], pixel_area: float = 1.0, area_unit: str = "pixels",
                   stratum: Sequence[Any] | np.ndarray | None = None,
                   stratum_pixels: Mapping[int, float] | None = None, confidence: float = 0.95,
-                  map_nodata: float | None = None, finite_population_correction: bool = False) -> AccuracyAssessment:
-    """Assess a map from labelled points: exclude unusable points (counted), then estimate.
+                  map_nodata: float | None = None, finite_population_correction: bool = False,
+                  design: SamplingDesign | None = None, estimator: str = AUTO,
+                  variance: str = DEFAULT_POST_STRATIFIED_VARIANCE,
+                  second_reference: Sequence[Any] | np.ndarray | None = None,
+                  final_ref: Sequence[Any] | np.ndarray | None = None,
+                  point_ids: Sequence[int] | None = None) -> AccuracyAssessment:
+    """Assess a map from labelled points: exclude unusable points (counted), then estimate by design.
 
     `map_class`: the map's class under each point (-1 outside the map; 0 or `map_nodata`: no class).
     `ref_class`: the reference label of each point (None, NaN, 0 or negative: not labelled).
     `mapped_pixels`: pixels of each map class (e.g. `class_pixel_counts(map_path)`), the strata weights.
     `stratum` with `stratum_pixels`: per-point stratum label and stratum sizes in pixels when the sample was
-    stratified by something other than the map classes (Stehman 2014); without them the map classes are the
-    strata (Olofsson et al. 2014), which for a simple random or systematic sample is the post-stratified estimator.
+    stratified by something other than the map classes (Stehman 2014).
+    `design`: how the points were drawn (None: unknown, taken as stratified by map class); `estimator` overrides
+    the estimator of the design (ESTIMATOR_CHOICES); `variance` is the post-stratified variance formula.
+    `second_reference` (a second interpreter's labels) and `final_ref` (settled disagreements): the reference used
+    is `interpreters.final_reference`, and their agreement is reported.
     """
     n_points = len(map_class)
+    agreement = None
+    if second_reference is not None:
+        first = [c if ok else None for c, ok in zip(*_labels(ref_class, n_points, "reference class"))]
+        second = [c if ok else None for c, ok in zip(*_labels(second_reference, n_points, "second reference class"))]
+        final = (None if final_ref is None else
+                 [c if ok else None for c, ok in zip(*_labels(final_ref, n_points, "final reference class"))])
+        agreement = interpreter_agreement(first, second, point_ids, final)
+        ref_class = final_reference(first, second, final)
+        disagree = np.zeros(n_points, dtype=bool)
+        for i, (a, b, f) in enumerate(zip(first, second, final or [None] * n_points)):
+            disagree[i] = a is not None and b is not None and a != b and f is None
     m, m_ok = _labels(map_class, n_points, "map class")
     r, r_ok = _labels(ref_class, n_points, "reference class")
     excluded: dict[str, int] = {}
@@ -421,11 +177,16 @@ def assess_points(map_class: Sequence[int] | np.ndarray, ref_class: Sequence[Any
     mapped = {int(c): float(v) for c, v in mapped_pixels.items() if float(v) > 0
               and int(c) != 0 and (map_nodata is None or int(c) != map_nodata)}
     drop(~np.isin(m, list(mapped)), NOT_IN_MAP)
+    if agreement is not None:
+        drop(disagree, INTERPRETERS_DISAGREE)
     drop(~r_ok, NO_REFERENCE)
     warnings: list[str] = []
     if excluded.get(NOT_IN_MAP):
         warnings.append(f"{excluded[NOT_IN_MAP]} points carry a map class that has no pixel in the map: they were "
                         "left out. Check that the map-class field was sampled from this map.")
+    if excluded.get(INTERPRETERS_DISAGREE):
+        warnings.append(f"{excluded[INTERPRETERS_DISAGREE]} points where the two interpreters disagree have no final "
+                        "label: they were left out. Settle them (the dock steps through them) before reporting.")
 
     strata_given = stratum is not None or stratum_pixels is not None
     if strata_given:
@@ -448,31 +209,52 @@ def assess_points(map_class: Sequence[int] | np.ndarray, ref_class: Sequence[Any
     if ref_only:
         warnings.append(f"reference classes {ref_only} are not classes of the map's legend.")
     classes = sorted(set(mapped) | set(r[keep].tolist()))
-    if strata_given:
+    chosen, note = choose_estimator(design, strata_given, estimator)
+    if note:
+        warnings.append(note + "; set the sampling design if the points were drawn otherwise.")
+    if chosen == STEHMAN:
         result = stehman_estimates(m[keep], r[keep], s[keep], stratum_pixels, classes, mapped, pixel_area,
                                    area_unit, confidence, finite_population_correction)
+    elif chosen == POST_STRATIFIED:
+        result = post_stratified_estimates(m[keep], r[keep], mapped, classes, pixel_area, area_unit, confidence,
+                                           variance)
     else:
         counts = confusion_matrix(m[keep], r[keep], classes)
-        result = olofsson_estimates(counts, mapped, classes, pixel_area, area_unit, confidence)
+        estimate = simple_random_estimates if chosen == SIMPLE_RANDOM_ESTIMATOR else olofsson_estimates
+        result = estimate(counts, mapped, classes, pixel_area, area_unit, confidence)
     result.n_points = n_points
     result.excluded = excluded
     result.warnings = warnings + result.warnings
+    if design is None:
+        design = SamplingDesign(STRATIFIED_RANDOM, strata=OTHER_STRATA if strata_given else MAP_CLASS_STRATA,
+                                source="assumed")
+    result.design = design.to_dict()
+    result.design["description"] = design.describe()
+    if agreement is not None:
+        result.interpreters = agreement.to_dict()
     return result
+
+
+def describe_estimator(result: AccuracyAssessment) -> str:
+    """'post-stratified by map class (...); unconditional post-stratified variance (Cochran 1977, eq. 5A.40)'."""
+    return f"{ESTIMATOR_TEXT.get(result.estimator, result.estimator)}; {VARIANCE_TEXT.get(result.variance, result.variance)}"
 
 
 def assess_map(map_path: str | os.PathLike, x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
                ref_class: Sequence[Any] | np.ndarray, points_crs_wkt: str | None = None,
                stratum: Sequence[Any] | np.ndarray | None = None,
                stratum_pixels: Mapping[int, float] | None = None, confidence: float = 0.95,
-               finite_population_correction: bool = False) -> AccuracyAssessment:
+               finite_population_correction: bool = False, design: SamplingDesign | None = None,
+               estimator: str = AUTO, variance: str = DEFAULT_POST_STRATIFIED_VARIANCE) -> AccuracyAssessment:
     """Assess a classified map raster from labelled points at (x, y): reads the class under each point and the
     mapped area of each class, then calls `assess_points`. Points in another CRS (`points_crs_wkt`) are reprojected.
     """
-    from .sampling import classes_at_points, summarise_map
+    from .map_summary import classes_at_points, summarise_map
 
     summary = summarise_map(map_path)
     map_class = classes_at_points(map_path, x, y, points_crs_wkt)
     result = assess_points(map_class, ref_class, summary.class_pixels, summary.pixel_area, summary.area_unit,
-                           stratum, stratum_pixels, confidence, None, finite_population_correction)
+                           stratum, stratum_pixels, confidence, None, finite_population_correction, design,
+                           estimator, variance)
     result.warnings = summary.warnings + result.warnings
     return result

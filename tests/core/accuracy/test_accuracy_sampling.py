@@ -1,4 +1,7 @@
-"""Sampling designs on small classified rasters: counts, allocation, min distance, seeds, pixel centres, grids."""
+"""Random sampling designs on small classified rasters: counts, allocation, min distance, seeds, pixel centres.
+
+Systematic grids: test_accuracy_systematic.py; sample-size plans: test_accuracy_sample_size.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import pytest
 import rasterio
 
 from accuracy_rasters import NODATA, ORIGIN, PIXEL, make_classes, write_map, class_map  # noqa: F401 (fixture)
-from csagf_plugin.core.accuracy import sampling
+from csagf_plugin.core.accuracy import map_summary
 from csagf_plugin.core.accuracy.sampling import (
     ALL_CLASSES,
     allocate,
@@ -26,7 +29,7 @@ from csagf_plugin.core.errors import Canceled, InputError
 @pytest.fixture(autouse=True)
 def small_windows(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read 16-row strips so every test goes through many windows, as on a large raster."""
-    monkeypatch.setattr(sampling, "STRIP_PIXELS", 16 * 80)
+    monkeypatch.setattr(map_summary, "STRIP_PIXELS", 16 * 80)
 
 
 def expected_counts(classes: np.ndarray) -> dict[int, int]:
@@ -100,6 +103,8 @@ def test_allocation_errors_say_what_to_fix(class_map) -> None:
     with pytest.raises(InputError, match=r"classes \[9\] that have no pixel"):
         sample_points(path, "stratified_random", n_per_class={9: 3})
     with pytest.raises(InputError, match="unknown allocation"):
+        sample_points(path, "stratified_random", n=10, allocation="cluster")
+    with pytest.raises(InputError, match="Neyman allocation needs the expected user's accuracy"):
         sample_points(path, "stratified_random", n=10, allocation="neyman")
     with pytest.raises(InputError, match="unknown sampling design"):
         sample_points(path, "cluster", n=10)
@@ -147,34 +152,6 @@ def test_impossible_min_distance_places_fewer_points_and_warns(class_map) -> Non
     check_points(points, classes)
     assert 1 <= len(points) < 50
     assert any("points placed" in w for w in points.warnings)
-
-
-def test_systematic_grid(class_map) -> None:
-    path, classes = class_map
-    points = sample_points(path, "systematic", n=100, seed=2)
-    check_points(points, classes)
-    valid = expected_counts(classes)
-    step = round(np.sqrt(sum(valid.values()) / 100))  # spacing in pixels for about 100 points
-    assert np.unique(points.row % step).size == 1 and np.unique(points.col % step).size == 1
-    assert set(np.diff(np.unique(points.col)).tolist()) == {step}
-    assert 70 <= len(points) <= 130
-    # every grid node on a classified pixel is taken
-    r0, c0 = int(points.row[0] % step), int(points.col[0] % step)
-    grid = classes[r0::step, c0::step]
-    assert len(points) == int(((grid != 0) & (grid != NODATA)).sum())
-    assert sample_points(path, "systematic", n=100, seed=2).row.tolist() == points.row.tolist()
-    starts = {(int(p.row[0] % step), int(p.col[0] % step))
-              for p in (sample_points(path, "systematic", n=100, seed=s) for s in range(8))}
-    assert len(starts) > 1  # the start of the grid is random
-
-
-def test_systematic_with_spacing(class_map) -> None:
-    path, classes = class_map
-    points = sample_points(path, "systematic", spacing=100.0, seed=0)
-    assert set(np.diff(np.unique(points.col)).tolist()) == {10}
-    assert set(np.diff(np.unique(points.row)).tolist()) <= {10, 20}  # a grid row may fall on class 0 only
-    with pytest.raises(InputError, match="exceeds the grid spacing"):
-        sample_points(path, "systematic", spacing=100.0, min_distance=150.0)
 
 
 def test_sample_size_for_overall_accuracy() -> None:
