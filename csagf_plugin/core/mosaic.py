@@ -123,16 +123,19 @@ class MosaicGrid:
 
 
 def mosaic_grid(paths: Sequence[str]) -> MosaicGrid:
-    """A north-up grid covering every raster, in the first one's CRS and at its pixel size."""
+    """A north-up grid covering every raster, in the first one's CRS, at its pixel size and on its pixel lattice
+    (so the first map is copied pixel for pixel)."""
     with rasterio.open(paths[0]) as first:
         crs = first.crs
         size_x, size_y = abs(first.transform.a), abs(first.transform.e)
+        first_left, first_top = first.bounds.left, first.bounds.top
     lefts, bottoms, rights, tops = [], [], [], []
     for path in paths:
         with rasterio.open(path) as src:
             left, bottom, right, top = bounds_in(src, crs)
         lefts.append(left), bottoms.append(bottom), rights.append(right), tops.append(top)
-    left, top = min(lefts), max(tops)
+    left = first_left - math.ceil((first_left - min(lefts)) / size_x - 1e-6) * size_x
+    top = first_top + math.ceil((max(tops) - first_top) / size_y - 1e-6) * size_y
     width = max(1, math.ceil((max(rights) - left) / size_x - 1e-6))
     height = max(1, math.ceil((top - min(bottoms)) / size_y - 1e-6))
     return MosaicGrid(crs, from_origin(left, top, size_x, size_y), width, height)
