@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from typing import Callable
 import numpy as np
 import rasterio
 from rasterio.enums import ColorInterp, MaskFlags
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from .errors import Canceled, InputError
@@ -31,8 +32,10 @@ from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
 from .progress import Progress, SilentProgress
 from .raster import area_unit, check_overlap, ntl_on_grid, open_raster, pixel_area
 from .resolution import FAR_FACTOR, ResamplePlan, ground_pixel_size_m, plan_resampling, regrid, write_resampled_vrt
+from .safe_output import check_outputs, io_error, temp_path
 from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileBlock, TileGrid
+from .value_checks import check_ntl_range, vhr_scale
 
 BLOCK_SIZE = 256  # GeoTIFF block edge of the outputs
 GDAL_CACHE_BYTES = 16 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
@@ -63,6 +66,9 @@ class ClassifyConfig:
     # Ground pixel size (m) the VHR is resampled to before predicting; the maps are written on the input grid.
     # None: the model card's pixel size; 0: the VHR as it is (no resampling).  Blocks (Dask) are never resampled.
     vhr_pixel_size_m: float | None = None
+    # What the VHR values are divided by before the card's mean/std: "auto" (chosen from the values, see
+    # core/value_checks.py), "card" (the model card's divisor for the VHR's data type) or a number.
+    vhr_scale: str | float = "auto"
 
     @property
     def output_paths(self) -> list[str]:
@@ -131,6 +137,7 @@ class _Inputs:
     alpha_band: int | None  # VHR band read as alpha (0 = no data)
     ntl_bands: list[int]  # NTL bands fed to the model
     vhr_dtype: str  # source dtype of the VHR, for the card's scale
+    vhr_scale: float | None = None  # divisor of the VHR values (core/value_checks.vhr_scale); None: the card's
 
 
 def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress(),
@@ -148,12 +155,14 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
         if warn is not None:
             warn(message)
 
-    check_output_paths(config)
+    check_output_paths(config, note)
     if config.batch_size < 1:
         raise InputError(f"Batch size {config.batch_size} is not usable: pick 1 or more.")
     model = model or load_model(config.model_path, config.device, config.threads, warn=note)
     loaded = time.perf_counter()
     card = model.card
+    if isinstance(config.vhr_scale, str):
+        config = _check_values(config, card, note)
     plan = _resolution_plan(config, card, note) if config.block is None else None
     if plan is not None:
         result = _classify_resampled(config, plan, model, progress, note)
@@ -186,7 +195,11 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
                 overlap=overlap, tiles=len(block), tiles_skipped=0, width=int(window.width),
                 height=int(window.height), warnings=notes)
             result.timings.load_s = loaded - started
-            _run(model, inputs, grid, block, window, result, config, progress, note)
+            try:
+                _run(model, inputs, grid, block, window, result, config, progress, note)
+            except (OSError, RasterioError, CPLE_BaseError) as exc:
+                raise io_error(exc, {"VHR raster": config.vhr_path, "NTL raster": config.ntl_path},
+                               {"map": config.output_path}) from exc
     result.timings.total_s = time.perf_counter() - started
     return result
 
@@ -296,31 +309,12 @@ def _check_block(block: TileBlock | None, grid: TileGrid) -> TileBlock:
     return block
 
 
-def check_output_paths(config: ClassifyConfig) -> None:
-    """Refuse outputs that equal an input or each other, or whose folder is missing."""
+def check_output_paths(config: ClassifyConfig, warn: Callable[[str], None] | None = None) -> None:
+    """Refuse outputs that equal an input or each other, or whose folder is missing or read-only (the checks all
+    algorithms share, core/safe_output.py); stale temporary files of killed runs are removed from the folders."""
     inputs = {"VHR raster": config.vhr_path, "NTL raster": config.ntl_path, "model file": config.model_path}
-    outputs = config.output_paths
-    seen: dict[str, str] = {}
-    for out in outputs:
-        real = os.path.realpath(out)
-        for role, path in inputs.items():
-            if path and (real == os.path.realpath(path) or _same_file(out, path)):
-                raise InputError(f"Output {out} is the {role}: writing it would destroy the input. "
-                                 "Pick another output file name.")
-        if real in seen:
-            raise InputError(f"Output {out} is given twice: pick a different file for each output.")
-        seen[real] = out
-        folder = os.path.dirname(real)
-        if not os.path.isdir(folder):
-            raise InputError(f"Output folder {folder} does not exist: create it or pick another output path.")
-
-
-def _same_file(a: str, b: str) -> bool:
-    """True when both paths exist and are the same file (hard links included)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+    outputs = {"map": config.output_path, "confidence map": config.confidence_path, "gate map": config.gate_path}
+    check_outputs(outputs, inputs, warn)
 
 
 def _check_inputs(vhr: rasterio.DatasetReader, ntl: rasterio.DatasetReader | None, card: ModelCard,
@@ -342,9 +336,6 @@ def _check_inputs(vhr: rasterio.DatasetReader, ntl: rasterio.DatasetReader | Non
             f"({', '.join(card.vhr_bands)}), optionally followed by an alpha band. Pick a raster with these bands "
             "(QGIS: Raster > Miscellaneous > Build Virtual Raster to select bands).")
     dtype = vhr.dtypes[0]
-    if dtype not in card.vhr_scale:
-        note(f"VHR raster {config.vhr_path} is {dtype}; model {card.name} gives scales only for "
-             f"{', '.join(card.vhr_scale)}, so its values are used as read.")
     ntl_bands: list[int] = []
     if ntl is not None:
         n_need = len(card.ntl_bands)
@@ -356,7 +347,22 @@ def _check_inputs(vhr: rasterio.DatasetReader, ntl: rasterio.DatasetReader | Non
                  f"({', '.join(card.ntl_bands)}).")
         ntl_bands = list(range(1, n_need + 1))
         check_overlap(vhr, ntl, "NTL")
-    return _Inputs(vhr=vhr, ntl=ntl, vhr_bands=vhr_bands, alpha_band=alpha, ntl_bands=ntl_bands, vhr_dtype=dtype)
+    return _Inputs(vhr=vhr, ntl=ntl, vhr_bands=vhr_bands, alpha_band=alpha, ntl_bands=ntl_bands, vhr_dtype=dtype,
+                   vhr_scale=None if isinstance(config.vhr_scale, str) else float(config.vhr_scale))
+
+
+def _check_values(config: ClassifyConfig, card: ModelCard, note: Callable[[str], None]) -> ClassifyConfig:
+    """The config with its VHR scale resolved from the VHR's values (refusing an all-no-data VHR), after a warning
+    for night light outside a physical range (core/value_checks.py)."""
+    from dataclasses import replace
+
+    with open_raster(config.vhr_path, "VHR") as vhr:
+        scale = vhr_scale(vhr, list(range(1, min(vhr.count, len(card.vhr_bands)) + 1)), card, config.vhr_scale,
+                          note)
+    if card.uses_ntl and config.ntl_path:
+        with open_raster(config.ntl_path, "NTL") as ntl:
+            check_ntl_range(ntl, list(range(1, min(ntl.count, len(card.ntl_bands)) + 1)), card, note)
+    return replace(config, vhr_scale=scale)
 
 
 def _tiling(config: ClassifyConfig, model: LoadedModel, note: Callable[[str], None]) -> tuple[int, int]:
@@ -430,9 +436,8 @@ def _open_output(path: str, vhr: rasterio.DatasetReader, window: Window, dtype: 
 
 
 def _temp_path(final: str) -> str:
-    """A fresh hidden file name beside `final` (same folder, so the final rename is atomic)."""
-    folder, name = os.path.split(os.path.abspath(final))
-    return os.path.join(folder, f".{name}.partial-{uuid.uuid4().hex[:8]}.tif")
+    """A fresh hidden file name beside `final` (same folder, so the final rename is atomic), removed on a kill."""
+    return temp_path(final)
 
 
 def _remove(path: str) -> None:
@@ -554,7 +559,7 @@ def _read_batch(inputs: _Inputs, grid: TileGrid, card: ModelCard, tiles: list[tu
         if not valid.any():
             continue
         batch.live.append((row, column))
-        x = normalise_vhr(data, inputs.vhr_dtype, card)
+        x = normalise_vhr(data, inputs.vhr_dtype, card, inputs.vhr_scale)
         x[:, ~valid] = 0.0  # no-data pixels enter the model as the training mean
         batch.vhr.append(x)
         if inputs.ntl is not None:

@@ -15,3 +15,11 @@ class ModelCardError(CsagfError):
 
 class Canceled(CsagfError):
     """The user canceled a long-running job."""
+
+
+class OutputError(CsagfError):
+    """An output cannot be written where it was asked for (read-only folder, disk full, ...)."""
+
+
+class Interrupted(CsagfError):
+    """The process received SIGTERM or SIGINT while it ran; nothing was written."""

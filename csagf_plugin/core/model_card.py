@@ -117,9 +117,10 @@ class ModelCard:
         return cls.from_json(metadata[METADATA_KEY], source)
 
 
-def normalise_vhr(vhr: np.ndarray, source_dtype: str, card: ModelCard) -> np.ndarray:
-    """Scale VHR digital numbers [B, H, W] (or [N, B, H, W]) to the model's input: divide by dtype scale, standardise."""
-    scale = card.vhr_scale.get(str(source_dtype), 1.0)
+def normalise_vhr(vhr: np.ndarray, source_dtype: str, card: ModelCard, scale: float | None = None) -> np.ndarray:
+    """Scale VHR digital numbers [B, H, W] (or [N, B, H, W]) to the model's input: divide by `scale` (default the
+    card's for the dtype), standardise."""
+    scale = card.vhr_scale.get(str(source_dtype), 1.0) if scale is None else scale
     x = vhr.astype(np.float32) / np.float32(scale)
     shape = (-1, 1, 1)
     mean = np.asarray(card.vhr_mean, dtype=np.float32).reshape(shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from qgis.core import (
@@ -9,9 +10,11 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterNumber,
 )
 
 from ..core.errors import Canceled, CsagfError
+from ..core.safe_output import interruptible
 
 
 class FeedbackProgress:
@@ -48,22 +51,99 @@ class CsagfAlgorithm(QgsProcessingAlgorithm):
         return type(self)()
 
     def _add(self, parameter: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False) -> None:
-        """Add a parameter with its help text, flagged advanced for the tuning ones."""
+        """Add a parameter with its help text (a number's allowed range appended), flagged advanced for the tuning
+        ones."""
+        if isinstance(parameter, QgsProcessingParameterNumber) and "range" not in help_text.lower():
+            help_text = f"{help_text} {number_range(parameter)}".strip()
         parameter.setHelp(help_text)
         if advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
 
+    def checkParameterValues(self, parameters: dict, context):  # noqa: N802
+        """QGIS's checks, with "<file> not found" replaced by what is wrong with a file that exists."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            message = unreadable_input(self, parameters) or message
+        return ok, message
+
     def processAlgorithm(self, parameters: dict, context, feedback) -> dict[str, Any]:  # noqa: N802
         progress = FeedbackProgress(feedback)
         try:
-            return self.run_algorithm(parameters, context, feedback, progress)
-        except Canceled:
-            feedback.reportError("Canceled: no output was written.")
-            return {}
+            with interruptible():
+                return self.run_algorithm(parameters, context, feedback, progress)
+        except Canceled as exc:
+            # An exception, not an empty result: qgis_process then exits with a non-zero status.
+            raise QgsProcessingException(str(exc) or "Canceled: no output was written.") from exc
         except CsagfError as exc:
             raise QgsProcessingException(str(exc)) from exc
 
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         """Turn parameters into one core call and return the outputs dict."""
         raise NotImplementedError
+
+
+def number_range(parameter: QgsProcessingParameterNumber) -> str:
+    """The allowed range of a number parameter in words, e.g. "Range: 1 to 256." or "At least 0."."""
+    def fmt(value: float) -> str:
+        return f"{value:g}" if parameter.dataType() == QgsProcessingParameterNumber.Double else f"{int(value)}"
+
+    low, high = parameter.minimum(), parameter.maximum()
+    has_low, has_high = low > -1e300, high < 1e300
+    if has_low and has_high:
+        return f"Range: {fmt(low)} to {fmt(high)}."
+    if has_low:
+        return f"At least {fmt(low)}."
+    if has_high:
+        return f"At most {fmt(high)}."
+    return ""
+
+
+def unreadable_input(alg: QgsProcessingAlgorithm, parameters: dict) -> str | None:
+    """A clear message for a raster or vector input given as a path that exists but that GDAL cannot open."""
+    from qgis.core import (
+        QgsProcessingParameterFeatureSource,
+        QgsProcessingParameterMapLayer,
+        QgsProcessingParameterMultipleLayers,
+        QgsProcessingParameterRasterLayer,
+        QgsProcessingParameterVectorLayer,
+    )
+
+    kinds = (QgsProcessingParameterRasterLayer, QgsProcessingParameterMapLayer, QgsProcessingParameterFeatureSource,
+             QgsProcessingParameterVectorLayer, QgsProcessingParameterMultipleLayers)
+    for definition in alg.parameterDefinitions():
+        if not isinstance(definition, kinds):
+            continue
+        values = parameters.get(definition.name())
+        for value in values if isinstance(values, (list, tuple)) else [values]:
+            path = value.split("|", 1)[0] if isinstance(value, str) else None
+            if not path or not os.path.isfile(path):
+                continue
+            why = _why_unreadable(path)
+            if why:
+                return (f"{definition.description()} ({definition.name()}): {path} exists but cannot be read "
+                        f"({why}). Pick a GeoTIFF or another file GDAL can read.")
+    return None
+
+
+def _why_unreadable(path: str) -> str | None:
+    """None when GDAL opens the file as a raster or a vector, else why it cannot."""
+    from osgeo import gdal
+
+    if os.path.getsize(path) == 0:
+        return "the file is empty"
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        dataset = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_VECTOR)
+        reason = gdal.GetLastErrorMsg()
+    except RuntimeError as exc:  # GDAL's exception mode is process-wide: either way means "cannot open"
+        dataset, reason = None, str(exc)
+    finally:
+        gdal.PopErrorHandler()
+    if dataset is not None:
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "it is a text file, not a raster or vector data set"
+    return reason.strip() or "GDAL recognises no format in it; it may be truncated or corrupt"

@@ -19,6 +19,7 @@ from .base import CsagfAlgorithm, FeedbackProgress
 
 PLUGIN_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_MODEL = os.path.join(PLUGIN_ROOT, "models", "csagfnet_sample.onnx")
+VHR_SCALE_LABELS = ("auto", "card", "given")  # the enum passes an index into these
 
 
 class ApplyQml(QgsProcessingLayerPostProcessorInterface):
@@ -45,6 +46,8 @@ class ClassifyAlgorithm(CsagfAlgorithm):
     BATCH_SIZE = "BATCH_SIZE"
     DEVICE = "DEVICE"
     THREADS = "THREADS"
+    VHR_SCALE = "VHR_SCALE"
+    VHR_SCALE_VALUE = "VHR_SCALE_VALUE"
     OUTPUT = "OUTPUT"
     CONFIDENCE = "CONFIDENCE"
     GATE = "GATE"
@@ -89,6 +92,17 @@ class ClassifyAlgorithm(CsagfAlgorithm):
         self._add(QgsProcessingParameterNumber(self.THREADS, "CPU threads (0 = all)",
                                                QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
                   "Threads onnxruntime uses on the CPU.", advanced=True)
+        self._add(QgsProcessingParameterEnum(self.VHR_SCALE, "VHR scale", options=list(VHR_SCALE_LABELS),
+                                             defaultValue=0),
+                  "What the VHR values are divided by to bring them to the 0..1 the model expects. auto: from the "
+                  "values found (uint16 reflectance 0-10000 is divided by 10000, 8-bit data in a 16-bit raster by "
+                  "255, float already in 0..1 by 1), with a warning whenever this differs from the model card; "
+                  "card: the model card's divisor for the raster's data type; given: the number below.",
+                  advanced=True)
+        self._add(QgsProcessingParameterNumber(self.VHR_SCALE_VALUE, "VHR scale value (with 'given')",
+                                               QgsProcessingParameterNumber.Double, 255.0, False, 1e-6, 1e9),
+                  "Divisor of the VHR values when the VHR scale is 'given', e.g. 4095 for 12-bit data.",
+                  advanced=True)
         self._add(QgsProcessingParameterRasterDestination(self.OUTPUT, "Functional zones"),
                   "Output GeoTIFF of class ids with a colour table and class names; styled with a legend.")
         self._add(QgsProcessingParameterRasterDestination(self.CONFIDENCE, "Confidence (max class probability)",
@@ -121,6 +135,7 @@ class ClassifyAlgorithm(CsagfAlgorithm):
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
             threads=self.parameterAsInt(parameters, self.THREADS, context),
+            vhr_scale=self._vhr_scale(parameters, context),
         )
         result = classify_scene(config, progress=progress, warn=progress.warn)
         qml = write_style_for_raster(result.output_path, result.classes)
@@ -136,3 +151,8 @@ class ClassifyAlgorithm(CsagfAlgorithm):
         if gate and result.gate_path:
             outputs[self.GATE] = result.gate_path
         return outputs
+
+    def _vhr_scale(self, parameters: dict, context) -> str | float:
+        """"auto", "card" or the given divisor."""
+        mode = VHR_SCALE_LABELS[self.parameterAsEnum(parameters, self.VHR_SCALE, context)]
+        return self.parameterAsDouble(parameters, self.VHR_SCALE_VALUE, context) if mode == "given" else mode

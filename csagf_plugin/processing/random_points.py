@@ -23,8 +23,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
+from ..core.value_checks import check_class_map
 from .base import CsagfAlgorithm, FeedbackProgress
 from .legend import class_names, map_legend
+from .outputs import AtomicSink
 
 # Labels in the order of core.accuracy.sampling.DESIGNS and ALLOCATIONS (the enums pass indices into those).
 DESIGN_LABELS = ["Simple random", "Stratified random by map class", "Systematic (regular grid, random start)"]
@@ -125,6 +127,7 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
         from ..core.accuracy.sampling import ALLOCATIONS, DESIGNS, STRATIFIED_RANDOM, sample_points
 
         layer = self.parameterAsRasterLayer(parameters, self.MAP, context)
+        check_class_map(layer.source(), "map")
         design = DESIGNS[self.parameterAsEnum(parameters, self.DESIGN, context)]
         per_class = parse_counts_per_class(self.parameterAsString(parameters, self.N_PER_CLASS, context) or "")
         if per_class and design != STRATIFIED_RANDOM:
@@ -147,17 +150,20 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
             progress=progress,
         )
         names = class_names(map_legend(layer))
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, point_fields(), QgsWkbTypes.Point,
-                                             layer.crs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        out = AtomicSink(self, parameters, self.OUTPUT, context, point_fields(), QgsWkbTypes.Point, layer.crs(),
+                         {"map raster": layer.source()}, "sample points", progress.warn)
         count = len(points.x)
-        for i in range(count):
-            feature = QgsFeature()
-            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(float(points.x[i]), float(points.y[i]))))
-            map_class = int(points.map_class[i])
-            feature.setAttributes([i + 1, map_class, names.get(map_class, f"Class {map_class}"), None])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        try:
+            for i in range(count):
+                feature = QgsFeature()
+                feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(float(points.x[i]), float(points.y[i]))))
+                map_class = int(points.map_class[i])
+                feature.setAttributes([i + 1, map_class, names.get(map_class, f"Class {map_class}"), None])
+                out.sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            dest_id = out.finish()
+        except BaseException:
+            out.abort()
+            raise
         for warning in points.warnings:
             feedback.pushWarning(warning)
         feedback.pushInfo(f"{count} points drawn ({design.replace('_', ' ')} design, seed {points.seed}): "

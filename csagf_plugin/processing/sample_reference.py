@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 from qgis.core import (
@@ -19,12 +20,17 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsPointXY,
     QgsSpatialIndex,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 
+from ..core.errors import Canceled
+from ..core.model_card import FUNCTIONAL_CLASSES
+from ..core.value_checks import check_class_map
 from .base import CsagfAlgorithm, FeedbackProgress
-from .legend import class_id_of
-from .random_points import REF_CLASS
+from .legend import class_id_of, is_null
+from .outputs import AtomicSink, source_file
+from .random_points import MAP_CLASS, REF_CLASS
 
 class SampleReferenceAlgorithm(CsagfAlgorithm):
     """Copy the reference class under each point into its ref_class field."""
@@ -67,16 +73,24 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
         points = self.parameterAsSource(parameters, self.POINTS, context)
         if points is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.POINTS))
+        if QgsWkbTypes.geometryType(points.wkbType()) != QgsWkbTypes.PointGeometry:
+            raise QgsProcessingException(
+                f"The sample points layer holds {QgsWkbTypes.displayString(points.wkbType())} geometries, not "
+                "points: a reference class is read at a point. Give the points of csagf:random_points (or make "
+                "points first, e.g. Vector geometry > Centroids).")
         raster = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
         polygons = self.parameterAsSource(parameters, self.REFERENCE_VECTOR, context)
+        known = {c.id for c in FUNCTIONAL_CLASSES} | self._map_classes(points)
+        unmatched: Counter[str] = Counter()
         if raster is not None:
-            lookup = self._raster_lookup(raster, points.sourceCrs(), context)
+            check_class_map(raster.source(), "reference")
+            lookup = self._raster_lookup(raster, points.sourceCrs(), context, known, unmatched)
         elif polygons is not None:
             field = self.parameterAsString(parameters, self.FIELD, context)
             if not field or polygons.fields().indexOf(field) < 0:
                 raise QgsProcessingException("Reference polygons need a class field: pick the field that holds the "
                                              "class ids or names (FIELD).")
-            lookup = self._polygon_lookup(polygons, field, points.sourceCrs(), context)
+            lookup = self._polygon_lookup(polygons, field, points.sourceCrs(), context, known, unmatched)
         else:
             raise QgsProcessingException("No reference given: pick a reference raster (REFERENCE) or reference "
                                          "polygons (REFERENCE_VECTOR) with their class field (FIELD).")
@@ -85,35 +99,54 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
         if fields.indexOf(REF_CLASS) < 0:
             fields.append(QgsField(REF_CLASS, QVariant.Int))
         ref_index = fields.indexOf(REF_CLASS)
-        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, points.wkbType(),
-                                             points.sourceCrs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        inputs = {"sample points": source_file(self, parameters, self.POINTS, context),
+                  "reference raster": raster.source() if raster is not None else None,
+                  "reference polygons": source_file(self, parameters, self.REFERENCE_VECTOR, context)}
+        sink = AtomicSink(self, parameters, self.OUTPUT, context, fields, points.wkbType(), points.sourceCrs(),
+                          inputs, "points with reference classes", progress.warn)
         total = max(points.featureCount(), 1)
         filled = unknown = 0
-        for i, feature in enumerate(points.getFeatures()):
-            if feedback.isCanceled():
-                break
-            reference = lookup(feature) if feature.hasGeometry() else None
-            attributes = feature.attributes() + [None] * (len(fields) - len(feature.attributes()))
-            attributes[ref_index] = reference
-            out = QgsFeature(fields)
-            out.setGeometry(feature.geometry())
-            out.setAttributes(attributes)
-            sink.addFeature(out, QgsFeatureSink.FastInsert)
-            if reference is None:
-                unknown += 1
-            else:
-                filled += 1
-            feedback.setProgress(100.0 * (i + 1) / total)
+        try:
+            for i, feature in enumerate(points.getFeatures()):
+                if feedback.isCanceled():
+                    raise Canceled("Sampling the reference was canceled: no output was written.")
+                reference = lookup(feature) if feature.hasGeometry() else None
+                attributes = feature.attributes() + [None] * (len(fields) - len(feature.attributes()))
+                attributes[ref_index] = reference
+                out = QgsFeature(fields)
+                out.setGeometry(feature.geometry())
+                out.setAttributes(attributes)
+                sink.sink.addFeature(out, QgsFeatureSink.FastInsert)
+                if reference is None:
+                    unknown += 1
+                else:
+                    filled += 1
+                feedback.setProgress(100.0 * (i + 1) / total)
+            dest_id = sink.finish()
+        except BaseException:
+            sink.abort()
+            raise
         feedback.pushInfo(f"ref_class filled for {filled} points.")
+        if unmatched:
+            listed = ", ".join(f"'{value}' ({n})" for value, n in unmatched.most_common(20))
+            feedback.pushWarning(f"{sum(unmatched.values())} points have a reference value that matches no class "
+                                 f"(class ids {sorted(known)} or the functional class names): {listed}. Their "
+                                 "ref_class is left empty: map these values to classes, or fix the field.")
         if unknown:
             feedback.pushWarning(f"{unknown} points have no reference class (outside the reference, on no data, on "
                                  "class 0 or with a class that cannot be read): ref_class left empty.")
         return {self.OUTPUT: dest_id}
 
     @staticmethod
-    def _raster_lookup(raster, points_crs, context):
+    def _map_classes(points) -> set[int]:
+        """Class ids in the points' map_class field (classes of the map, which the reference may use too)."""
+        index = points.fields().indexOf(MAP_CLASS)
+        if index < 0:
+            return set()
+        return {int(v) for v in points.uniqueValues(index) if not is_null(v) and str(v).lstrip("-").isdigit()}
+
+    @staticmethod
+    def _raster_lookup(raster, points_crs, context, known: set[int], unmatched: Counter):
         """A function feature -> class id under it in band 1 of the reference raster (None where unknown)."""
         provider = raster.dataProvider()
         transform = QgsCoordinateTransform(points_crs, raster.crs(), context.transformContext())
@@ -128,12 +161,15 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
             if not ok or math.isnan(value) or (nodata is not None and value == nodata):
                 return None
             class_id = class_id_of(value)
+            if class_id and class_id not in known:
+                unmatched[f"{value:g}"] += 1
+                return None
             return class_id if class_id else None
 
         return lookup
 
     @staticmethod
-    def _polygon_lookup(polygons, field: str, points_crs, context):
+    def _polygon_lookup(polygons, field: str, points_crs, context, known: set[int], unmatched: Counter):
         """A function feature -> class id of the reference polygon containing it (None where unknown)."""
         request = QgsFeatureRequest().setDestinationCrs(points_crs, context.transformContext())
         request.setSubsetOfAttributes([field], polygons.fields())
@@ -150,6 +186,10 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
                 shape, value = shapes[fid]
                 if shape.intersects(geometry):  # a point on a shared edge takes the first polygon found
                     class_id = class_id_of(value)
+                    if (class_id is None and not is_null(value) and str(value).strip()) or (
+                            class_id and class_id not in known):
+                        unmatched[str(value)] += 1
+                        return None
                     return class_id if class_id else None
             return None
 
