@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..model_card import FUNCTIONAL_CLASSES, FunctionalClass
-from .estimators import AccuracyAssessment, Estimate
+from .estimators import ESTIMATOR_TEXT, VARIANCE_TEXT, AccuracyAssessment, Estimate
+from .results import CLIP_RULE
 
 NO_COLOUR = "#cccccc"  # legend colour of a class that the class list does not name
 
@@ -57,8 +58,10 @@ def _estimate_columns(prefix: str) -> list[str]:
     return [prefix, f"{prefix}_se", f"{prefix}_ci_low", f"{prefix}_ci_high"]
 
 
-def _estimate_values(e: Estimate) -> list[str]:
-    return [_num(e.value), _num(e.se), _num(e.ci_low), _num(e.ci_high)]
+def _estimate_values(e: Estimate, high: float = 1.0) -> list[str]:
+    """Value, SE and the interval cut to [0, high] (CLIP_RULE)."""
+    low_limit, high_limit = e.clipped(0.0, high)
+    return [_num(e.value), _num(e.se), _num(low_limit), _num(high_limit)]
 
 
 def _num(value: float, digits: int = 6) -> str:
@@ -79,7 +82,7 @@ def _write_class_csv(path: str, assessment: AccuracyAssessment, names: list[str]
             writer.writerow([c.class_id, name, _num(c.mapped_pixels, 12), _num(c.mapped_area, 12), c.n_map,
                              c.n_reference, *_estimate_values(c.users_accuracy),
                              *_estimate_values(c.producers_accuracy), _num(c.f1),
-                             *_estimate_values(c.area_proportion), *_estimate_values(c.area),
+                             *_estimate_values(c.area_proportion), *_estimate_values(c.area, assessment.total_area),
                              _num(assessment.sample.users_accuracy[i]), _num(assessment.sample.producers_accuracy[i]),
                              _num(assessment.sample.f1[i])])
 
@@ -124,12 +127,36 @@ def _html_table(header: list[str], rows: list[list[str]], first_is_header: bool 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _pm(e: Estimate, digits: int = 3, scale: float = 1.0) -> str:
-    """"value ± half-width" text; "± n/a" when the standard error is undefined."""
+def _pm(e: Estimate, digits: int = 3, scale: float = 1.0, high: float = 1.0) -> str:
+    """"value ± half-width", or "value [low, high]" when the interval is cut to [0, high] (CLIP_RULE);
+    "± n/a" when the standard error is undefined."""
     if not math.isfinite(e.value):
         return "n/a"
     value = f"{e.value * scale:,.{digits}f}"
-    return f"{value} ± {e.half_width * scale:,.{digits}f}" if math.isfinite(e.se) else f"{value} ± n/a"
+    if not math.isfinite(e.se):
+        return f"{value} ± n/a"
+    low_limit, high_limit = e.clipped(0.0, high)
+    if (low_limit, high_limit) != (e.ci_low, e.ci_high):
+        return f"{value} [{low_limit * scale:,.{digits}f}, {high_limit * scale:,.{digits}f}]"
+    return f"{value} ± {e.half_width * scale:,.{digits}f}"
+
+
+def _interpreters_html(a: AccuracyAssessment) -> str:
+    """The two interpreters' agreement and their disagreements (empty without a second interpreter)."""
+    agreement = a.interpreters
+    if not agreement:
+        return ""
+    rows = [[str(d["point_id"]), str(d["first"]), str(d["second"]),
+             "not settled" if d["final"] is None else str(d["final"])] for d in agreement["disagreements"]]
+    listing = (_html_table(["point_id", "interpreter 1", "interpreter 2", "final"], rows, first_is_header=False)
+               if rows else "<p>No disagreement.</p>")
+    share = agreement["agreement"]
+    kappa = agreement["kappa"]
+    return (f"<h2>Two interpreters</h2><p>Labelled by both: {agreement['n_both']} points "
+            f"(first only {agreement['n_first_only']}, second only {agreement['n_second_only']}); agreement "
+            f"{_num(share if share is not None else float('nan'), 4) or 'n/a'}, Cohen's kappa "
+            f"{_num(kappa if kappa is not None else float('nan'), 4) or 'n/a'}; {agreement['unsettled']} "
+            "disagreement(s) not settled (left out of the estimates).</p>" + listing)
 
 
 def _html(assessment: AccuracyAssessment, names: list[str], colours: list[str], title: str, png_b64: str,
@@ -137,8 +164,9 @@ def _html(assessment: AccuracyAssessment, names: list[str], colours: list[str], 
     """The whole HTML report."""
     a = assessment
     level = f"{100 * a.confidence:g} %"
-    estimator = ("Olofsson et al. (2014), strata = map classes" if a.estimator == "olofsson2014"
-                 else "Stehman (2014), strata differ from the map classes")
+    estimator = ESTIMATOR_TEXT.get(a.estimator, a.estimator)
+    variance = VARIANCE_TEXT.get(a.variance, a.variance)
+    design = a.design.get("description", a.design.get("design", "not recorded"))
     swatch = [f'<span class="swatch" style="background:{html.escape(c)}"></span>' for c in colours]
     summary = _html_table(["measure", "value"], [
         ["overall accuracy (area-weighted)", _pm(a.overall_accuracy)],
@@ -147,14 +175,16 @@ def _html(assessment: AccuracyAssessment, names: list[str], colours: list[str], 
         ["points used / given", f"{a.n_used} / {a.n_points}"],
         ["total area", f"{a.total_area:,.6g} {a.area_unit}"],
         ["confidence level", level],
+        ["sampling design", design],
         ["estimator", estimator],
+        ["variance", variance],
     ])
     per_class = _html_table(
         ["class", "points (map)", "points (reference)", "user's accuracy ± CI", "producer's accuracy ± CI",
          "F1", f"mapped area ({a.area_unit})", f"estimated area ({a.area_unit}) ± CI", "area share ± CI"],
         [[name, str(c.n_map), str(c.n_reference), _pm(c.users_accuracy), _pm(c.producers_accuracy),
           _num(c.f1, 3) or "n/a", f"{c.mapped_area:,.0f}" if math.isfinite(c.mapped_area) else "n/a",
-          _pm(c.area, 0), _pm(c.area_proportion, 4)]
+          _pm(c.area, 0, high=a.total_area), _pm(c.area_proportion, 4)]
          for name, c in zip(names, a.per_class)])
     counts_rows = [[n, *(str(int(v)) for v in row), str(int(row.sum()))] for n, row in zip(names, a.counts)]
     counts_rows.append(["total", *(str(int(v)) for v in a.counts.sum(axis=0)), str(int(a.counts.sum()))])
@@ -177,12 +207,13 @@ thead th {{ background: #eee; }} tbody th {{ text-align: left; background: #f7f7
 .warnings li {{ color: #a33; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>Area-weighted estimates with {level} confidence intervals (normal approximation): {html.escape(estimator)}.
-Rows are map classes, columns reference classes.</p>
+<p>Sampling design: {html.escape(design)}. Estimator: {html.escape(estimator)}; {html.escape(variance)}.
+Intervals at {level}. {html.escape(CLIP_RULE)} Rows are map classes, columns reference classes.</p>
 {summary}
 <h2>Warnings</h2><ul class="warnings">{warnings}</ul>
 <h2>Points left out</h2><ul>{excluded}</ul>
 <h2>Per class</h2>{per_class}
+{_interpreters_html(a)}
 <h2>Confusion matrix: sample points</h2>{counts}
 <h2>Confusion matrix: estimated area proportions</h2>{proportions}
 <h2>Heat map</h2>

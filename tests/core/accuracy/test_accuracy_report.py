@@ -79,3 +79,30 @@ def test_assess_map_end_to_end_with_warnings(class_map, tmp_path: Path) -> None:
     page = Path(files.html).read_text(encoding="utf-8")
     assert "Residential" in page and "class 5" not in page  # default legend: the functional classes
     assert "1 point(s): outside map" in page
+
+
+def test_report_names_the_design_and_clips_intervals_at_one(tmp_path: Path) -> None:
+    """All 10 points of class 1 correct, 9 of 10 of class 2: UA_2 = 0.9 with SE 0.1 (conditional), so its interval
+    0.9 ± 0.196 reaches 1.096; the report shows [0.704, 1.000], the CSV 1, the JSON 1.096. Two interpreters
+    disagree on point 20, settled as class 1."""
+    from csagf_plugin.core.accuracy import SamplingDesign, assess_points
+
+    m = [1] * 10 + [2] * 10
+    first = [1] * 10 + [2] * 9 + [1]
+    second = [1] * 10 + [2] * 9 + [2]
+    result = assess_points(m, first, {1: 500, 2: 500}, design=SamplingDesign("simple_random", seed=3),
+                           variance="conditional", second_reference=second, final_ref=[None] * 19 + [1],
+                           point_ids=list(range(1, 21)))
+    files = assessment_report(result, tmp_path, title="clip")
+    page = Path(files.html).read_text(encoding="utf-8")
+    assert "simple random (seed 3)" in page and "post-stratified by map class" in page
+    assert "conditional on the points per map class" in page and "cut to [0, 1]" in page
+    assert "0.900 [0.704, 1.000]" in page
+    assert "Two interpreters" in page and "Cohen's kappa" in page
+    data = json.loads(Path(files.json).read_text(encoding="utf-8"))
+    assert data["per_class"][1]["users_accuracy"]["ci_high"] == pytest.approx(0.9 + 1.959963984540054 * 0.1)
+    assert data["estimator"] == "post_stratified" and data["variance"] == "conditional"
+    assert data["design"]["design"] == "simple_random" and data["interpreters"]["disagreements"][0]["final"] == 1
+    row = read_csv(files.csv["per_class"])[2]
+    header = read_csv(files.csv["per_class"])[0]
+    assert float(row[header.index("users_accuracy_ci_high")]) == 1.0
