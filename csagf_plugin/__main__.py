@@ -2,6 +2,7 @@
 
   classify   a VHR file, a list, a folder or a VRT + night light -> functional-zone map(s), Cloud Optimized GeoTIFF
              (the core call csagf:classify makes; --scheduler auto|tcp://host:8786 runs it on Dask)
+  quantise   an INT8 copy of a model (onnxruntime static quantisation), calibrated on tiles of your scene(s)
   prepare, train, evaluate   the training verbs of `python -m csagf_plugin.training` (same options)
 
 Errors the user can fix print one line on stderr and exit with status 2; Ctrl+C exits with 130.
@@ -79,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=int, default=0, help="LocalCluster workers (0 = cores / 4, at least 1)")
     d.add_argument("--block-tiles", type=int, default=16, help="block edge in tiles (default 16)")
     d.add_argument("--keep-blocks", action="store_true", help="keep the block files after assembling")
+    q = sub.add_parser("quantise", help="write an INT8 copy of a model, calibrated on tiles of your scene(s)")
+    q.add_argument("--model", required=True, help="float ONNX model with a CSAGF model card")
+    q.add_argument("--out", required=True, help="INT8 ONNX model to write")
+    q.add_argument("--vhr", nargs="+", default=[], help="calibration scene(s): VHR rasters")
+    q.add_argument("--ntl", help="night light of the calibration scene(s)")
+    q.add_argument("--tiles", help="or a tile store (.npz) from prepare")
+    q.add_argument("--count", type=int, default=32, help="calibration tiles (default 32)")
+    q.add_argument("--method", default="percentile", help="calibration: minmax, percentile or entropy")
+    q.add_argument("--keep-float", nargs="*", default=[], help="more node names to keep in float")
     for verb in TRAINING_VERBS:
         sub.add_parser(verb, help=f"training: python -m csagf_plugin {verb} --help", add_help=False)
     return parser
@@ -219,6 +229,17 @@ def _classify_mosaic(args: argparse.Namespace, base, inputs: list[str], outputs:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def quantise_command(args: argparse.Namespace) -> int:
+    """The quantise verb."""
+    from .training.quantise import QuantiseConfig, quantise_model
+
+    result = quantise_model(QuantiseConfig(args.model, args.out, expand_inputs(args.vhr) if args.vhr else [],
+                                           args.ntl, args.tiles, args.count, args.method, args.keep_float))
+    _log(f"{result.output_path}: {result.quantised_nodes} convolutions in INT8, kept in float: "
+         f"{', '.join(result.float_nodes) or 'none'}; calibrated on {result.calibration_tiles} tiles")
+    return 0
+
+
 def _log(message: str) -> None:
     from tqdm import tqdm
 
@@ -234,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         return training_main(argv)
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "quantise":
+            return quantise_command(args)
         return classify_command(args)
     except CsagfError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -123,3 +123,15 @@ def test_training_verbs_are_the_training_command_line() -> None:
                           text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin"}, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error:") and "missing.tif" in done.stderr
+
+
+def test_quantise_verb_writes_an_int8_model_classify_can_use(scenes: dict[str, Path]) -> None:
+    pytest.importorskip("onnxruntime.quantization")
+    int8 = scenes["folder"] / "int8.onnx"
+    assert main(["quantise", "--model", str(scenes["model"]), "--out", str(int8), "--vhr", str(scenes["a"]),
+                 "--ntl", str(scenes["ntl"]), "--count", "4", "--method", "minmax"]) == 0
+    out = scenes["folder"] / "int8_zones.tif"
+    assert main(["classify", "--vhr", str(scenes["a"]), "--ntl", str(scenes["ntl"]), "--model", str(int8),
+                 "--out", str(out)]) == 0
+    with rasterio.open(out) as src:
+        assert (src.read(1) == reference_map(scenes, scenes["a"])).mean() > 0.9

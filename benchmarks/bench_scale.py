@@ -1,0 +1,113 @@
+"""The engine's share of wall time with and without I/O overlapping inference, and a 2-worker LocalCluster.
+
+    .venv/bin/python benchmarks/bench_scale.py [--size 2048] [--model models/csagfnet_sample.onnx] [--threads 2]
+
+On one generated scene (bench_classify.write_scene: RGB uint8 at 0.5 m, NTL at 40 m in EPSG:4326) it measures
+  pure       onnxruntime alone on as many tiles as the scene has (zeros, same batches): the floor
+  serial     classify_scene reading, inferring and blending one after another (overlap_io=False)
+  overlapped classify_scene with the reader and inference threads (overlap_io=True, the default)
+  dask       classify_on_dask on a LocalCluster of 2 workers x 1 onnxruntime thread (with --dask)
+and prints wall times, the engine's share (onnxruntime seconds / wall seconds) and wall / pure.  Each run is one
+run: on a shared machine, read ratios, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_classify import write_scene  # noqa: E402
+
+
+def pure_inference(model_path: str, tiles: int, batch: int, threads: int) -> float:
+    """Seconds onnxruntime takes for `tiles` tiles of zeros in batches of `batch` (after one warm-up call)."""
+    from csagf_plugin.core.model import load_model
+
+    model = load_model(model_path, "cpu", threads)
+    t = model.fixed_tile_size or model.card.tile_size
+    vhr = np.zeros((batch, len(model.card.vhr_bands), t, t), np.float32)
+    ntl = np.zeros((batch, len(model.card.ntl_bands), t, t), np.float32) if model.card.uses_ntl else None
+    model.run(vhr, ntl)
+    started = time.perf_counter()
+    for start in range(0, tiles, batch):
+        n = min(batch, tiles - start)
+        model.run(vhr[:n], None if ntl is None else ntl[:n])
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=2048, help="scene edge in pixels")
+    parser.add_argument("--model", default=str(REPO / "models" / "csagfnet_sample.onnx"))
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads of the single process")
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--dask", action="store_true", help="also run a 2-worker LocalCluster")
+    parser.add_argument("--block-tiles", type=int, default=6, help="Dask block edge in tiles")
+    parser.add_argument("--workdir", help="folder for the scene and outputs, kept and reused")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+
+    from csagf_plugin.core.classify import ClassifyConfig, classify_scene
+
+    with tempfile.TemporaryDirectory(prefix="csagf_bench_scale_") as tmp:
+        folder = Path(args.workdir or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        vhr, ntl = write_scene(folder, args.size)
+        figures: dict[str, dict[str, float]] = {}
+        for name, overlap_io in (("serial", False), ("overlapped", True)):
+            config = ClassifyConfig(str(vhr), str(ntl), args.model, str(folder / f"zones_{name}.tif"),
+                                    batch_size=args.batch, device="cpu", threads=args.threads, overlap_io=overlap_io)
+            result = classify_scene(config, warn=None)
+            t = result.timings
+            figures[name] = {"wall_s": t.total_s - t.load_s, "infer_s": t.infer_s, "read_s": t.read_s,
+                             "blend_s": t.blend_s, "write_s": t.write_s, "tiles": result.tiles}
+        tiles = int(figures["serial"]["tiles"])
+        pure = pure_inference(args.model, tiles, args.batch, args.threads)
+        figures["pure"] = {"wall_s": pure, "infer_s": pure, "tiles": tiles}
+        if args.dask:
+            from csagf_plugin.scale.blocks import classify_on_dask
+            from csagf_plugin.scale.cluster import ClusterConfig
+
+            config = ClassifyConfig(str(vhr), str(ntl), args.model, str(folder / "zones_dask.tif"),
+                                    batch_size=args.batch, device="cpu")
+            started = time.perf_counter()
+            result = classify_on_dask(config, ClusterConfig(workers=2, threads=1, block_tiles=args.block_tiles))
+            wall = time.perf_counter() - started
+            figures["dask"] = {"wall_s": wall, "infer_s": result.timings.infer_s, "tiles": result.tiles}
+            with_halo = sum(len(b.with_halo()) for b in _blocks(config, args.block_tiles))
+            figures["dask"]["halo_tiles"] = with_halo - tiles
+        print(f"scene {args.size} x {args.size} px, {tiles} tiles, model {Path(args.model).name}, "
+              f"{args.threads} onnxruntime threads, batch {args.batch}")
+        print(f"{'run':>11} {'wall s':>8} {'engine s':>9} {'engine share':>13} {'wall / pure':>12}")
+        for name, f in figures.items():
+            share = f["infer_s"] / f["wall_s"] if name != "dask" else f["infer_s"] / 2 / f["wall_s"]
+            print(f"{name:>11} {f['wall_s']:>8.2f} {f['infer_s']:>9.2f} {share:>13.0%} {f['wall_s'] / pure:>12.2f}")
+        print(f"overlapped / serial wall time: {figures['overlapped']['wall_s'] / figures['serial']['wall_s']:.2f}")
+        if "dask" in figures:
+            print(f"dask 2 workers x 1 thread / 1 process x {args.threads} threads (overlapped): "
+                  f"{figures['dask']['wall_s'] / figures['overlapped']['wall_s']:.2f} "
+                  f"(cluster start and COG assembly included; {figures['dask']['halo_tiles']} halo tiles)")
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def _blocks(config, block_tiles: int):
+    from csagf_plugin.core.classify import scene_grid
+    from csagf_plugin.core.model import load_model
+
+    return scene_grid(config, load_model(config.model_path, "cpu", 1)).blocks(block_tiles)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
