@@ -274,24 +274,40 @@ def discard(temp: str) -> None:
 def atomic_output(final: str | os.PathLike, role: str = "output") -> Iterator[str]:
     """Yield a temporary path beside `final` (its folder created); it replaces `final` when the block succeeds and
     is removed when the block fails, is canceled or interrupted. Write failures become one OutputError."""
-    final = os.fspath(final)
-    folder = os.path.dirname(os.path.abspath(final))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as exc:
-        raise output_error(exc, final, role) from exc
-    temp = temp_path(final)
-    try:
-        yield temp
-    except OSError as exc:
-        discard(temp)
-        if _is_write_error(exc):
+    with atomic_outputs([final], role) as temps:
+        yield temps[0]
+
+
+@contextmanager
+def atomic_outputs(finals: list[str | os.PathLike], role: str = "output") -> Iterator[list[str]]:
+    """Like atomic_output for several files that appear together: all of them when the block succeeds, none
+    when it fails."""
+    finals = [os.fspath(f) for f in finals]
+    for final in finals:
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(final)), exist_ok=True)
+        except OSError as exc:
             raise output_error(exc, final, role) from exc
+    temps = [temp_path(final) for final in finals]
+    try:
+        yield temps
+    except OSError as exc:
+        for temp in temps:
+            discard(temp)
+        if _is_write_error(exc):
+            raise output_error(exc, finals[0], role) from exc
         raise
     except BaseException:
-        discard(temp)
+        for temp in temps:
+            discard(temp)
         raise
-    commit(temp, final)
+    for i, (temp, final) in enumerate(zip(temps, finals)):
+        try:
+            commit(temp, final)
+        except OutputError:
+            for rest in temps[i + 1:]:
+                discard(rest)
+            raise
 
 
 def _is_write_error(exc: BaseException) -> bool:

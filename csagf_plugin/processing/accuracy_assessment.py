@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from typing import Any
 
 from qgis.core import (
@@ -23,8 +21,9 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
-from .base import CsagfAlgorithm, FeedbackProgress
+from .base import CsagfAlgorithm, FeedbackProgress, require_points
 from .legend import class_id_of, class_names, map_legend
+from .outputs import source_file, write_report
 from .random_points import REF_CLASS
 
 
@@ -107,6 +106,7 @@ class AccuracyAssessmentAlgorithm(CsagfAlgorithm):
         points = self.parameterAsSource(parameters, self.POINTS, context)
         if points is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.POINTS))
+        require_points(points, "labelled points")
         legend = map_legend(layer)
         names = class_names(legend)
         fields = {key: self.parameterAsString(parameters, key, context) or ""
@@ -151,10 +151,11 @@ class AccuracyAssessmentAlgorithm(CsagfAlgorithm):
                   or QgsProcessingUtils.generateTempFilename("accuracy_tables"))
         title = (self.parameterAsString(parameters, self.TITLE, context)
                  or f"Accuracy assessment of {layer.name()}")
-        files = assessment_report(assessment, folder, classes=legend, title=title)
-        _move(files.html, html_path)
-        if json_path:
-            shutil.copyfile(files.json, json_path)
+        strata = self.parameterAsRasterLayer(parameters, self.STRATA, context)
+        inputs = {"map raster": layer.source(), "labelled points": source_file(self, parameters, self.POINTS, context),
+                  "strata raster": strata.source() if strata is not None else None}
+        write_report(lambda work: assessment_report(assessment, work, classes=legend, title=title), html_path,
+                     json_path, folder, inputs, progress.warn)
 
         for warning in assessment.warnings:
             feedback.pushWarning(warning)
@@ -213,10 +214,3 @@ class AccuracyAssessmentAlgorithm(CsagfAlgorithm):
 def _is_text(value: Any) -> bool:
     """True for a non-empty string attribute (a value someone typed, as opposed to NULL)."""
     return isinstance(value, str) and bool(value.strip())
-
-
-def _move(source: str, destination: str) -> None:
-    """Move a written file to where the user asked for it (across file systems too)."""
-    if os.path.abspath(source) != os.path.abspath(destination):
-        os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
-        shutil.move(source, destination)

@@ -147,3 +147,15 @@ def _why_unreadable(path: str) -> str | None:
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
         return "it is a text file, not a raster or vector data set"
     return reason.strip() or "GDAL recognises no format in it; it may be truncated or corrupt"
+
+
+def require_points(source, role: str) -> None:
+    """Refuse a feature source whose geometries are not points where points are expected (a polygon layer would
+    otherwise be read at its first vertex, in silence)."""
+    from qgis.core import QgsWkbTypes
+
+    if source is not None and QgsWkbTypes.geometryType(source.wkbType()) != QgsWkbTypes.PointGeometry:
+        raise QgsProcessingException(
+            f"The {role} layer holds {QgsWkbTypes.displayString(source.wkbType())} geometries, not points: the "
+            "classes are read at points. Give the points of csagf:random_points (or make points first, e.g. "
+            "Vector geometry > Centroids).")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+import shutil
+from typing import Any, Callable
 
 from qgis.core import QgsProcessingException, QgsProcessingUtils
 
-from ..core.safe_output import check_outputs, commit_folder, discard, temp_folder
+from ..core.safe_output import atomic_outputs, check_output_folder, check_outputs, commit_folder, discard, temp_folder
 
 _OGR_URI = re.compile(r"^ogr:dbname='(?P<path>.*?)'")  # a table added to an existing GeoPackage
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+]+:(?![\\/])")  # memory:, postgres:..., but not C:\ or C:/
@@ -84,3 +85,24 @@ class AtomicSink:
         self.sink = None
         if self.temp:
             discard(self.temp)
+
+
+def write_report(write: Callable[[str], Any], html_path: str, json_path: str | None, folder: str,
+                 inputs: dict[str, str | None], warn=None) -> None:
+    """Write a report (HTML, optional JSON, tables in `folder`) all at once: `write(work_folder)` makes the files
+    (returns core.accuracy.report.ReportFiles) in a hidden folder, then they are moved into place together; an
+    error or a kill leaves none of them and never an input overwritten."""
+    check_outputs({"HTML report": html_path, "JSON file": json_path}, inputs, warn)
+    check_output_folder(folder, "folder for the tables", inputs, warn)
+    work = temp_folder(html_path)
+    try:
+        files = write(work)
+        tables = [path for path in files.all_paths() if path != files.html]
+        sources = [files.html] + ([files.json] if json_path else []) + tables
+        finals = [html_path] + ([json_path] if json_path else []) + [
+            os.path.join(folder, os.path.basename(path)) for path in tables]
+        with atomic_outputs(finals, "accuracy report") as temps:
+            for source, temp in zip(sources, temps):
+                shutil.copyfile(source, temp)
+    finally:
+        discard(work)

@@ -34,9 +34,12 @@ class PrepareTrainingDataAlgorithm(CsagfAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.NUM_TILES, "Number of tiles"))
 
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
+        from ..training.outputs import check_prepare_outputs
         from ..training.tiles import prepare_tiles
 
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        store = prepare_tiles(inputs.prepare_config(self, parameters, context, output), progress, progress.warn)
+        config = inputs.prepare_config(self, parameters, context, output)
+        check_prepare_outputs(config, progress.warn)
+        store = prepare_tiles(config, progress, progress.warn)
         feedback.pushInfo(f"{store.num_tiles} tiles of {store.tile_size} px written to {output}.")
         return {self.OUTPUT: output, self.NUM_TILES: store.num_tiles}

@@ -20,14 +20,13 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsPointXY,
     QgsSpatialIndex,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Canceled
 from ..core.model_card import FUNCTIONAL_CLASSES
 from ..core.value_checks import check_class_map
-from .base import CsagfAlgorithm, FeedbackProgress
+from .base import CsagfAlgorithm, FeedbackProgress, require_points
 from .legend import class_id_of, is_null
 from .outputs import AtomicSink, source_file
 from .random_points import MAP_CLASS, REF_CLASS
@@ -73,11 +72,7 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
         points = self.parameterAsSource(parameters, self.POINTS, context)
         if points is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.POINTS))
-        if QgsWkbTypes.geometryType(points.wkbType()) != QgsWkbTypes.PointGeometry:
-            raise QgsProcessingException(
-                f"The sample points layer holds {QgsWkbTypes.displayString(points.wkbType())} geometries, not "
-                "points: a reference class is read at a point. Give the points of csagf:random_points (or make "
-                "points first, e.g. Vector geometry > Centroids).")
+        require_points(points, "sample points")
         raster = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
         polygons = self.parameterAsSource(parameters, self.REFERENCE_VECTOR, context)
         known = {c.id for c in FUNCTIONAL_CLASSES} | self._map_classes(points)

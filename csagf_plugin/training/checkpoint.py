@@ -75,9 +75,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(f"Checkpoint {path} does not exist: check the path.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError) as exc:
-        raise InputError(f"{path} cannot be read as a CSAGF checkpoint ({exc}). Pick a file written by "
-                         "save_checkpoint.") from exc
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, KeyError, ValueError) as exc:
+        # torch says "invalid load key" as a KeyError for a text file, and several lines for other files
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(f"{path} cannot be read as a CSAGF checkpoint ({detail}). Pick a checkpoint written by "
+                         "training (<name>_best.pt or <name>_last.pt).") from exc
     if not isinstance(payload, dict) or "model_state" not in payload or "meta" not in payload:
         raise InputError(f"{path} is not a CSAGF checkpoint (no model_state/meta). Pick a file written by "
                          "save_checkpoint.")

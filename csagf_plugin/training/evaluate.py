@@ -14,8 +14,10 @@ from ..core.errors import InputError
 from ..core.model_card import FUNCTIONAL_CLASSES
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.raster import open_raster
+from ..core.safe_output import atomic_outputs
 from .labels import ClassMapping, labels_on_grid
 from .metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
+from .outputs import EVALUATE_OUTPUTS, check_evaluate_outputs
 
 CSV_FIELDS = ["class_id", "class_name", "iou", "precision", "recall", "f1", "reference_pixels", "predicted_pixels",
               "oa"]
@@ -72,6 +74,7 @@ def evaluate(config: EvaluateConfig, progress: Progress | None = None,
     from .plots import plot_confusion_matrix
 
     progress = progress or SilentProgress()
+    check_evaluate_outputs(config, warn)
     mapping = ClassMapping.from_file(config.mapping, config.class_field) if config.mapping else None
     with open_raster(config.classified, "Classified") as src:
         classified = src.read(1)
@@ -92,20 +95,19 @@ def evaluate(config: EvaluateConfig, progress: Progress | None = None,
     if outside.size:
         warn(f"The classified raster holds values {outside.tolist()[:20]} that are not class ids 1..7; left out.")
     metrics = metrics_from_confusion(confusion_matrix(reference, classified, len(FUNCTIONAL_CLASSES)))
-    out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     names = [c.name for c in FUNCTIONAL_CLASSES]
-    csv_path = write_metrics_csv(out / f"{config.name}.csv", metrics, names)
-    json_path = out / f"{config.name}.json"
-    json_path.write_text(json.dumps({"classified": os.fspath(config.classified),
-                                     "reference": os.fspath(config.reference), **metrics.to_dict(names)}, indent=1))
-    cm_path = out / f"{config.name}_confusion.csv"
-    with open(cm_path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["reference \\ predicted", *names])
-        for name, row in zip(names, metrics.confusion):
-            writer.writerow([name, *row.tolist()])
-    png = plot_confusion_matrix(metrics.confusion, names, out / f"{config.name}_confusion.png",
-                                f"{Path(config.classified).name}: mIoU {metrics.miou:.3f}, OA {metrics.oa:.3f}")
+    finals = [os.path.join(config.output_dir, f"{config.name}{suffix}") for suffix in EVALUATE_OUTPUTS]
+    with atomic_outputs(finals, "evaluation report") as (csv_path, json_path, cm_path, png_path):
+        write_metrics_csv(csv_path, metrics, names)
+        Path(json_path).write_text(json.dumps({"classified": os.fspath(config.classified),
+                                               "reference": os.fspath(config.reference),
+                                               **metrics.to_dict(names)}, indent=1))
+        with open(cm_path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["reference \\ predicted", *names])
+            for name, row in zip(names, metrics.confusion):
+                writer.writerow([name, *row.tolist()])
+        plot_confusion_matrix(metrics.confusion, names, png_path,
+                              f"{Path(config.classified).name}: mIoU {metrics.miou:.3f}, OA {metrics.oa:.3f}")
     progress.set_progress(100)
-    return EvaluationResult(metrics, csv_path, str(json_path), str(cm_path), png)
+    return EvaluationResult(metrics, *finals)

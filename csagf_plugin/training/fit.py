@@ -21,6 +21,7 @@ from ..core.errors import Canceled, InputError
 from ..core.model_card import FUNCTIONAL_CLASSES, ModelCard
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from .atomic_file import atomic_file
+from .outputs import check_train_outputs
 from .metrics import metrics_from_confusion
 from .splits import Split, split_by_blocks
 from .tile_store import TileStore
@@ -302,7 +303,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     out = config.output_path
-    out.mkdir(parents=True, exist_ok=True)
+    check_train_outputs(config, warn)  # the folder itself appears with the first checkpoint: a failed run leaves none
     paths = {k: out / f"{config.name}_{k}" for k in ("best.pt", "last.pt", "metrics.csv", "curves.png",
                                                      "confusion.png", "test_metrics.json")}
     onnx_path = out / f"{config.name}.onnx"

@@ -103,16 +103,33 @@ def _need_key(class_field: str | None, where: str) -> str:
 
 
 def _rules_from_csv(text: str, class_field: str | None) -> list[MappingRule]:
-    reader = csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
+    _check_quotes(numbered)
+    reader = csv.DictReader((line for _, line in numbered), strict=True)
     columns = [c.strip() for c in (reader.fieldnames or [])]
     if "value" not in columns or "class_id" not in columns:
         raise ValueError(f"header is {columns}, needs value and class_id")
     rules = []
     for row in reader:
+        line = numbered[min(reader.line_num, len(numbered)) - 1][0]
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
         key = row.get("key") or _need_key(class_field, "the CSV")
-        rules.append(MappingRule(key, row["value"], int(row["class_id"])))
+        try:
+            class_id = int(row["class_id"])
+        except ValueError:
+            raise ValueError(f"line {line}: class_id '{row['class_id']}' is not a whole number") from None
+        rules.append(MappingRule(key, row["value"], class_id))
     return rules
+
+
+def _check_quotes(numbered: list[tuple[int, str]]) -> None:
+    """Raise ValueError naming the line of a quote that is never closed (csv would swallow the rest of the file)."""
+    opened = None
+    for number, line in numbered:
+        if line.count('"') % 2:
+            opened = None if opened else number
+    if opened:
+        raise ValueError(f'line {opened} opens a quote (") that is never closed')
 
 
 def _rules_from_json(data: object, class_field: str | None) -> list[MappingRule]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +76,7 @@ class TileStore:
                 return cls(vhr=data["vhr"], ntl=data["ntl"], labels=data["labels"], scene=data["scene"],
                            origin=data["origin"],
                            ntl_missing=data["ntl_missing"] if "ntl_missing" in data.files else None, **meta)
-        except (KeyError, ValueError, OSError) as exc:
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # truncated, corrupt
             raise InputError(f"{path} is not a CSAGF tile store ({exc}); make one with the prepare command.") from exc
 
 
