@@ -64,7 +64,8 @@ class ClassifyConfig:
     overlap_io: bool = True  # read the next batch and blend the last one while onnxruntime runs (two threads)
     block: TileBlock | None = None  # only these tiles of the scene's grid (a Dask block): outputs cover its pixels
     # Ground pixel size (m) the VHR is resampled to before predicting; the maps are written on the input grid.
-    # None: the model card's pixel size; 0: the VHR as it is (no resampling).  Blocks (Dask) are never resampled.
+    # None: the model card's pixel size; 0: the VHR as it is (no resampling).  Blocks (Dask) are never resampled:
+    # classify_on_dask resamples the scene once (resolve_scene) and cuts the resampled grid into blocks.
     vhr_pixel_size_m: float | None = None
     # What the VHR values are divided by before the card's mean/std: "auto" (chosen from the values, see
     # core/value_checks.py), "card" (the model card's divisor for the VHR's data type) or a number.
@@ -161,9 +162,7 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
     model = model or load_model(config.model_path, config.device, config.threads, warn=note)
     loaded = time.perf_counter()
     card = model.card
-    if isinstance(config.vhr_scale, str):
-        config = _check_values(config, card, note)
-    plan = _resolution_plan(config, card, note) if config.block is None else None
+    config, plan = resolve_scene(config, card, note)
     if plan is not None:
         result = _classify_resampled(config, plan, model, progress, note)
         result.warnings = notes
@@ -202,6 +201,16 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
                                {"map": config.output_path}) from exc
     result.timings.total_s = time.perf_counter() - started
     return result
+
+
+def resolve_scene(config: ClassifyConfig, card: ModelCard,
+                  note: Callable[[str], None]) -> tuple[ClassifyConfig, ResamplePlan | None]:
+    """The decisions made once per scene before tiling: the config with its VHR scale resolved from the values,
+    and how the VHR is resampled to the model's pixel size (None: as it is; always None for a block).  Dask makes
+    them once for all its blocks."""
+    if isinstance(config.vhr_scale, str):
+        config = _check_values(config, card, note)
+    return config, (_resolution_plan(config, card, note) if config.block is None else None)
 
 
 def _resolution_plan(config: ClassifyConfig, card: ModelCard, note: Callable[[str], None]) -> ResamplePlan | None:

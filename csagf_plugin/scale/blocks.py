@@ -17,11 +17,13 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
-from ..core.classify import ClassifyConfig, ClassifyResult, Timings, check_output_paths, classify_scene, scene_grid
+from ..core.classify import ClassifyConfig, ClassifyResult, Timings, check_output_paths, classify_scene, \
+    resolve_scene, scene_grid
 from ..core.errors import Canceled, CsagfError, InputError
 from ..core.model import LoadedModel, load_model
-from ..core.mosaic import Piece, write_cog, write_vrt
+from ..core.mosaic import Piece, partial_path, write_cog, write_vrt
 from ..core.progress import Progress, SilentProgress
+from ..core.resolution import ResamplePlan, regrid, write_resampled_vrt
 from ..core.style import category_names_aux_xml
 from ..core.tiling import TileBlock, TileGrid
 from .cluster import ClusterConfig, dask_client
@@ -64,21 +66,26 @@ def classify_on_dask(config: ClassifyConfig, cluster: ClusterConfig = ClusterCon
             if warn is not None:
                 warn(message)
 
-    check_output_paths(config)
+    check_output_paths(config, note)
     local_model = load_model(config.model_path, "cpu", 1, warn=note)  # the card and the grid only
     if config.gate_path and not local_model.card.has_gate:
         note(f"Model {local_model.card.name} ({local_model.card.variant}) has no gate output: no gate map is written.")
         config = replace(config, gate_path=None)
-    grid = scene_grid(config, local_model)
-    blocks = grid.blocks(cluster.block_tiles)
+    config, plan = resolve_scene(config, local_model.card, note)  # once for all blocks, as classify_scene does
     folder = work_folder(config.output_path)
-    _prepare_folder(folder, config, cluster, grid, note)
+    _prepare_folder(folder, config, cluster, plan, note)
+    scene = config  # what the blocks classify: the VHR, or its warped VRT at the model's pixel size
+    if plan is not None:
+        vrt = write_resampled_vrt(config.vhr_path, plan, os.path.join(folder, "vhr_resampled.vrt"))
+        scene = replace(config, vhr_path=vrt, vhr_pixel_size_m=0)
+    grid = scene_grid(scene, local_model)
+    blocks = grid.blocks(cluster.block_tiles)
     if client is not None:
-        jobs, results = _run_blocks(client, config, cluster.threads, blocks, folder, progress, note)
+        jobs, results = _run_blocks(client, scene, cluster.threads, blocks, folder, progress, note)
     else:
         with dask_client(cluster) as (dask, threads):
-            jobs, results = _run_blocks(dask, config, threads, blocks, folder, progress, note)
-    result = _assemble(config, grid, blocks, jobs, results, local_model)
+            jobs, results = _run_blocks(dask, scene, threads, blocks, folder, progress, note)
+    result = _assemble(config, grid, blocks, jobs, results, local_model, plan)
     if not cluster.keep_blocks:
         shutil.rmtree(folder, ignore_errors=True)
     result.warnings = notes
@@ -106,8 +113,8 @@ def _block_paths(folder: str, index: int, config: ClassifyConfig) -> dict[str, s
     return {key: os.path.join(folder, f"block_{index:05d}_{key}.tif") for key, final in finals.items() if final}
 
 
-def _fingerprint(config: ClassifyConfig, cluster: ClusterConfig, grid: TileGrid) -> dict[str, Any]:
-    """What decides the blocks' contents: inputs (path, size, time), model, settings and grid."""
+def _fingerprint(config: ClassifyConfig, cluster: ClusterConfig, plan: ResamplePlan | None) -> dict[str, Any]:
+    """What decides the blocks' contents: inputs (path, size, time), model, settings and resampling."""
     def stat(path: str | None) -> list[Any] | None:
         if not path:
             return None
@@ -118,13 +125,14 @@ def _fingerprint(config: ClassifyConfig, cluster: ClusterConfig, grid: TileGrid)
                               vhr_path="", ntl_path=None, model_path="", batch_size=1, overlap_io=True, threads=0))
     return {"vhr": stat(config.vhr_path), "ntl": stat(config.ntl_path), "model": stat(config.model_path),
             "settings": settings, "outputs": [k for k in OUTPUTS if k in _block_paths("", 0, config)],
-            "grid": [grid.width, grid.height, grid.tile_size, grid.overlap], "block_tiles": cluster.block_tiles}
+            "resampled": None if plan is None else [plan.width, plan.height, *plan.transform[:6]],
+            "block_tiles": cluster.block_tiles}
 
 
-def _prepare_folder(folder: str, config: ClassifyConfig, cluster: ClusterConfig, grid: TileGrid,
+def _prepare_folder(folder: str, config: ClassifyConfig, cluster: ClusterConfig, resampling: ResamplePlan | None,
                     note: Callable[[str], None]) -> None:
     """Create the work folder, or keep its blocks when they were made from the same inputs and settings."""
-    plan = _fingerprint(config, cluster, grid)
+    plan = _fingerprint(config, cluster, resampling)
     path = os.path.join(folder, PLAN)
     if os.path.isdir(folder):
         try:
@@ -207,12 +215,15 @@ def _summary_of_block(job: BlockJob) -> ClassifyResult:
 
 
 def _assemble(config: ClassifyConfig, grid: TileGrid, blocks: list[TileBlock], jobs: list[BlockJob],
-              results: dict[int, ClassifyResult], model: LoadedModel) -> ClassifyResult:
-    """VRT over the blocks' files of each output, copied into a COG at the final path; the summed result."""
+              results: dict[int, ClassifyResult], model: LoadedModel, plan: ResamplePlan | None) -> ClassifyResult:
+    """VRT over the blocks' files of each output, put back on the VHR grid when it was resampled, copied into a
+    COG at the final path; the summed result."""
     import rasterio
+    from rasterio.enums import Resampling
 
     finals = dict(zip(OUTPUTS, (config.output_path, config.confidence_path, config.gate_path)))
     first = next((r for r in results.values() if r.providers), None)
+    on_vhr_grid: dict[int, int] | None = None  # class counts of the map put back on the VHR grid
     for key, final in finals.items():
         if not final:
             continue
@@ -223,7 +234,25 @@ def _assemble(config: ClassifyConfig, grid: TileGrid, blocks: list[TileBlock], j
                                 x, y, w, h))
         vrt = write_vrt(os.path.join(os.path.dirname(pieces[0].path), f"mosaic_{key}.vrt"), pieces, grid.width,
                         grid.height)
-        write_cog(vrt, final, categorical=key == "map")
+        if plan is None:
+            write_cog(vrt, final, categorical=key == "map")
+        else:  # as classify_scene writes a resampled scene's maps: nearest for class ids, bilinear for the rest
+            import rasterio.shutil
+
+            on_model_grid, on_input = partial_path(final), partial_path(final)
+            try:  # regrid writes a copy of its source's format: a GeoTIFF, not a VRT
+                rasterio.shutil.copy(vrt, on_model_grid, driver="GTiff", TILED="YES", COMPRESS="DEFLATE",
+                                     BIGTIFF="IF_SAFER")
+                with rasterio.open(config.vhr_path) as vhr:
+                    values = regrid(on_model_grid, on_input, vhr,
+                                    Resampling.nearest if key == "map" else Resampling.bilinear)
+                write_cog(on_input, final, categorical=key == "map")
+            finally:
+                for temp in (on_model_grid, on_input):
+                    if os.path.exists(temp):
+                        os.remove(temp)
+            if key == "map":
+                on_vhr_grid = values
         if key == "map":
             with open(final + ".aux.xml", "w", encoding="utf-8") as f:
                 f.write(category_names_aux_xml(model.card.classes))
@@ -241,10 +270,10 @@ def _assemble(config: ClassifyConfig, grid: TileGrid, blocks: list[TileBlock], j
     with rasterio.open(config.output_path) as out:
         from ..core.raster import area_unit, pixel_area
 
-        area, unit = pixel_area(out), area_unit(out)[0]
+        area, unit, width, height = pixel_area(out), area_unit(out)[0], out.width, out.height
     return ClassifyResult(
         output_path=config.output_path, confidence_path=config.confidence_path,
-        gate_path=config.gate_path, classes=list(model.card.classes), class_pixels=counts,
-        pixel_area=area, area_unit=unit, providers=first.providers if first else [],
-        device=first.device if first else "", tile_size=grid.tile_size, overlap=grid.overlap, tiles=len(grid),
-        tiles_skipped=skipped, width=grid.width, height=grid.height, timings=timings)
+        gate_path=config.gate_path, classes=list(model.card.classes),
+        class_pixels=counts if on_vhr_grid is None else on_vhr_grid, pixel_area=area, area_unit=unit,
+        providers=first.providers if first else [], device=first.device if first else "", tile_size=grid.tile_size,
+        overlap=grid.overlap, tiles=len(grid), tiles_skipped=skipped, width=width, height=height, timings=timings)

@@ -98,3 +98,22 @@ def test_cancel_leaves_no_mosaic(scene: dict[str, Path], smooth_model: Path, cli
         classify_on_dask(config, ClusterConfig(block_tiles=1), progress=CancelAt(0.0), client=client)
     assert not any(p.name.startswith("canceled") for p in scene["folder"].iterdir())
     assert not list(scene["folder"].glob(".*partial*"))
+
+
+def test_a_scene_resampled_to_the_models_pixels_gives_the_bits_of_one_process(
+        scene: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, client) -> None:
+    from tiny_models import build_onnx, tiny_card
+
+    weights = np.random.default_rng(7).normal(0, 1, size=(7, 4, 3, 3)).astype(np.float32)
+    coarse = build_onnx(tmp_path_factory.mktemp("coarse") / "coarse.onnx", tiny_card(vhr_pixel_size_m=0.5),
+                        weights=weights, kernel=3)  # the 1 m scene is resampled to 0.5 m: 400 x 300 px, 8 x 6 tiles
+    single = config_for(scene, coarse, "single_resampled")
+    messages: list[str] = []
+    expected = classify_scene(single, warn=messages.append)
+    assert any("resampled" in m for m in messages)
+    on_dask = config_for(scene, coarse, "dask_resampled")
+    got = classify_on_dask(on_dask, ClusterConfig(block_tiles=3), client=client)
+    want, have = bands(single), bands(on_dask)
+    for key in want:
+        np.testing.assert_array_equal(have[key].view(np.uint8), want[key].view(np.uint8), err_msg=key)
+    assert got.class_pixels == expected.class_pixels and (got.width, got.height) == (200, 150)
