@@ -32,9 +32,10 @@ class CsagfProvider(QgsProcessingProvider):
         from .prepare_training_data import PrepareTrainingDataAlgorithm
         from .random_points import RandomPointsAlgorithm
         from .sample_reference import SampleReferenceAlgorithm
+        from .sample_size import SampleSizeAlgorithm
         from .train import TrainAlgorithm
 
-        for algorithm in (ClassifyAlgorithm(), RandomPointsAlgorithm(), SampleReferenceAlgorithm(),
-                          AccuracyAssessmentAlgorithm(), PrepareTrainingDataAlgorithm(), TrainAlgorithm(),
-                          EvaluateAlgorithm()):
+        for algorithm in (ClassifyAlgorithm(), SampleSizeAlgorithm(), RandomPointsAlgorithm(),
+                          SampleReferenceAlgorithm(), AccuracyAssessmentAlgorithm(), PrepareTrainingDataAlgorithm(),
+                          TrainAlgorithm(), EvaluateAlgorithm()):
             self.addAlgorithm(algorithm)

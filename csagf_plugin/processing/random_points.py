@@ -28,30 +28,41 @@ from .base import CsagfAlgorithm, FeedbackProgress
 from .legend import class_names, map_legend
 from .outputs import AtomicSink
 
-# Labels in the order of core.accuracy.sampling.DESIGNS and ALLOCATIONS (the enums pass indices into those).
+# Labels in the order of core.accuracy.design.DESIGNS, ALLOCATION_KEYS and SYSTEMATIC_KINDS (enums pass indices).
 DESIGN_LABELS = ["Simple random", "Stratified random by map class", "Systematic (regular grid, random start)"]
-ALLOCATION_LABELS = ["Proportional to mapped area", "Equal per class"]
+ALLOCATION_KEYS = ["proportional", "equal", "minimum", "neyman"]
+ALLOCATION_LABELS = ["Proportional to mapped area", "Equal per class",
+                     "Minimum per class, the rest proportional", "Neyman (needs expected user's accuracies)"]
+LAYOUT_LABELS = ["Aligned (the same offset in every cell)", "Unaligned (a random offset in every cell)"]
 
 # The attribute table every labelling step relies on (the dialog and csagf:accuracy_assessment read these names).
 POINT_ID = "point_id"
 MAP_CLASS = "map_class"
 MAP_NAME = "map_name"
 REF_CLASS = "ref_class"
+DESIGN_FIELD = "design"  # the sampling design, e.g. "stratified_random:map_classes" (core.accuracy.design)
+STRATUM = "stratum"  # the point's stratum: its map class when stratified by map class, -1 when unstratified
+STRATUM_PIXELS = "stratum_pixels"  # the size of that stratum in pixels
 
 
 def point_fields() -> QgsFields:
-    """Fields of a sample-point layer: point_id, map_class, map_name, ref_class (empty until labelled)."""
+    """Fields of a sample-point layer: point_id, map_class, map_name, ref_class (empty until labelled), and the
+    design fields (design, stratum, stratum_pixels) that let the assessment pick its estimator."""
     fields = QgsFields()
     fields.append(QgsField(POINT_ID, QVariant.Int))
     fields.append(QgsField(MAP_CLASS, QVariant.Int))
     fields.append(QgsField(MAP_NAME, QVariant.String, len=80))
     fields.append(QgsField(REF_CLASS, QVariant.Int))
+    fields.append(QgsField(DESIGN_FIELD, QVariant.String, len=40))
+    fields.append(QgsField(STRATUM, QVariant.Int))
+    fields.append(QgsField(STRATUM_PIXELS, QVariant.Double))
     return fields
 
 
-def parse_counts_per_class(text: str) -> dict[int, int]:
-    """Parse "1:50, 2:30" (class id:count pairs, commas or semicolons) into {1: 50, 2: 30}."""
-    counts: dict[int, int] = {}
+def parse_class_values(text: str, what: str = "Points per class", cast=int, example: str = "1:50,2:30,3:30",
+                       unit: str = "count") -> dict:
+    """Parse "1:50, 2:30" (class id:value pairs, commas or semicolons) into {1: 50, 2: 30}."""
+    values: dict = {}
     for item in text.replace(";", ",").split(","):
         if not item.strip():
             continue
@@ -59,12 +70,17 @@ def parse_counts_per_class(text: str) -> dict[int, int]:
         try:
             if not sep:
                 raise ValueError
-            counts[int(key)] = int(value)
+            values[int(key)] = cast(value)
         except ValueError:
             raise QgsProcessingException(
-                f"Points per class '{text}' cannot be read at '{item.strip()}': write class id:count pairs separated "
-                "by commas, e.g. 1:50,2:30,3:30.") from None
-    return counts
+                f"{what} '{text}' cannot be read at '{item.strip()}': write class id:{unit} pairs separated "
+                f"by commas, e.g. {example}.") from None
+    return values
+
+
+def parse_counts_per_class(text: str) -> dict[int, int]:
+    """Parse "1:50, 2:30" (class id:count pairs) into {1: 50, 2: 30}."""
+    return parse_class_values(text)
 
 
 class RandomPointsAlgorithm(CsagfAlgorithm):
@@ -78,6 +94,8 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
     MIN_PER_CLASS = "MIN_PER_CLASS"
     MIN_DISTANCE = "MIN_DISTANCE"
     SEED = "SEED"
+    LAYOUT = "LAYOUT"
+    EXPECTED_UA = "EXPECTED_UA"
     OUTPUT = "OUTPUT"
 
     def name(self) -> str:
@@ -120,11 +138,25 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
         self._add(QgsProcessingParameterNumber(self.SEED, "Random seed", QgsProcessingParameterNumber.Integer,
                                                1, False, 0),
                   "The same seed and inputs give the same points.", advanced=True)
+        self._add(QgsProcessingParameterEnum(self.LAYOUT, "Systematic grid", options=LAYOUT_LABELS, defaultValue=0,
+                                             optional=True),
+                  "Aligned: a regular grid with a random start. Unaligned: one point at a random place in every grid "
+                  "cell. Either way every pixel has the same chance; the number of points is the number of cells "
+                  "whose point falls on the map, close to the number asked (the log says why it differs).",
+                  advanced=True)
+        self._add(QgsProcessingParameterString(self.EXPECTED_UA, "Expected user's accuracies (Neyman allocation)",
+                                               optional=True),
+                  "Class id:accuracy pairs, e.g. 1:0.9,2:0.7,3:0.8: the Neyman allocation gives each class points in "
+                  "proportion to its area times sqrt(U(1 - U)). csagf:sample_size plans n from them.", advanced=True)
         self._add(QgsProcessingParameterFeatureSink(self.OUTPUT, "Sample points", QgsProcessing.TypeVectorPoint),
-                  "Points in the map's CRS with point_id, map_class, map_name and an empty ref_class.")
+                  "Points in the map's CRS with point_id, map_class, map_name, an empty ref_class and the design "
+                  "fields (design, stratum, stratum_pixels); the layer metadata records the whole design (allocation, "
+                  "seed, stratum sizes) for csagf:accuracy_assessment.")
 
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
-        from ..core.accuracy.sampling import ALLOCATIONS, DESIGNS, STRATIFIED_RANDOM, sample_points
+        from ..core.accuracy.design import SYSTEMATIC_KINDS, field_value
+        from ..core.accuracy.sampling import DESIGNS, STRATIFIED_RANDOM, sample_points
+        from .sampling_design import write_design
 
         layer = self.parameterAsRasterLayer(parameters, self.MAP, context)
         check_class_map(layer.source(), "map")
@@ -143,12 +175,19 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
             design=design,
             n=None if per_class else n,
             n_per_class=per_class or None,
-            allocation=ALLOCATIONS[self.parameterAsEnum(parameters, self.ALLOCATION, context)],
+            allocation=ALLOCATION_KEYS[self.parameterAsEnum(parameters, self.ALLOCATION, context)],
             min_per_class=self.parameterAsInt(parameters, self.MIN_PER_CLASS, context),
             min_distance=self.parameterAsDouble(parameters, self.MIN_DISTANCE, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             progress=progress,
+            layout=SYSTEMATIC_KINDS[self.parameterAsEnum(parameters, self.LAYOUT, context)],
+            user_accuracies=parse_class_values(self.parameterAsString(parameters, self.EXPECTED_UA, context) or "",
+                                               "Expected user's accuracies", float, "1:0.9,2:0.7",
+                                               "accuracy") or None,
         )
+        design_record = points.sampling_design
+        design_text = field_value(design_record)
+        strata = points.stratum_of_points()
         names = class_names(map_legend(layer))
         out = AtomicSink(self, parameters, self.OUTPUT, context, point_fields(), QgsWkbTypes.Point, layer.crs(),
                          {"map raster": layer.source()}, "sample points", progress.warn)
@@ -158,14 +197,19 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
                 feature = QgsFeature()
                 feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(float(points.x[i]), float(points.y[i]))))
                 map_class = int(points.map_class[i])
-                feature.setAttributes([i + 1, map_class, names.get(map_class, f"Class {map_class}"), None])
+                stratum = int(strata[i])
+                feature.setAttributes([i + 1, map_class, names.get(map_class, f"Class {map_class}"), None,
+                                       design_text, stratum, float(points.population.get(stratum, float("nan")))])
                 out.sink.addFeature(feature, QgsFeatureSink.FastInsert)
             dest_id = out.finish()
         except BaseException:
             out.abort()
             raise
+        problem = write_design(dest_id, design_record, context)
+        if problem:
+            feedback.pushWarning(problem)
         for warning in points.warnings:
             feedback.pushWarning(warning)
-        feedback.pushInfo(f"{count} points drawn ({design.replace('_', ' ')} design, seed {points.seed}): "
+        feedback.pushInfo(f"{count} points drawn ({design_record.describe()}): "
                           + ", ".join(f"{names.get(c, c)} {k}" for c, k in points.counts().items()) + ".")
         return {self.OUTPUT: dest_id}

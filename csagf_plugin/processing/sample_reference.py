@@ -122,6 +122,7 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
             sink.abort()
             raise
         feedback.pushInfo(f"ref_class filled for {filled} points.")
+        self._keep_design(parameters, context, dest_id, feedback)
         if unmatched:
             listed = ", ".join(f"'{value}' ({n})" for value, n in unmatched.most_common(20))
             feedback.pushWarning(f"{sum(unmatched.values())} points have a reference value that matches no class "
@@ -139,6 +140,15 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
         if index < 0:
             return set()
         return {int(v) for v in points.uniqueValues(index) if not is_null(v) and str(v).lstrip("-").isdigit()}
+
+    def _keep_design(self, parameters: dict, context, dest_id: str, feedback) -> None:
+        """Copy the sampling design of the input points' metadata (csagf:random_points') to the output."""
+        from .sampling_design import read_design, write_design
+
+        design = read_design(self.parameterAsVectorLayer(parameters, self.POINTS, context))
+        problem = write_design(dest_id, design, context) if design is not None else None
+        if problem:
+            feedback.pushWarning(problem)
 
     @staticmethod
     def _raster_lookup(raster, points_crs, context, known: set[int], unmatched: Counter):

@@ -237,7 +237,8 @@ def assess_points(map_class: Sequence[int] | np.ndarray, ref_class: Sequence[Any
 
 def describe_estimator(result: AccuracyAssessment) -> str:
     """'post-stratified by map class (...); unconditional post-stratified variance (Cochran 1977, eq. 5A.40)'."""
-    return f"{ESTIMATOR_TEXT.get(result.estimator, result.estimator)}; {VARIANCE_TEXT.get(result.variance, result.variance)}"
+    estimator = ESTIMATOR_TEXT.get(result.estimator, result.estimator)
+    return f"{estimator}; {VARIANCE_TEXT.get(result.variance, result.variance)}"
 
 
 def assess_map(map_path: str | os.PathLike, x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,

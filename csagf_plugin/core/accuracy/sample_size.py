@@ -302,3 +302,30 @@ def users_accuracy_from_confusion(matrix: Sequence[Sequence[float]] | np.ndarray
         raise InputError(f"rows must be 'reference' or 'map', got '{rows}'.")
     predicted = m.sum(axis=0) if rows == "reference" else m.sum(axis=1)
     return {int(c): float(m[i, i] / predicted[i]) for i, c in enumerate(classes) if predicted[i] > 0}
+
+
+def read_expected_users_accuracy(path: str) -> dict[int, float]:
+    """Expected user's accuracies from csagf:evaluate's files: the metrics CSV (class_id, precision columns) or
+    the confusion-matrix CSV ("reference \\ predicted" header, rows reference, classes 1..K in order)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except OSError as exc:
+        raise InputError(f"cannot read the validation file {path} ({exc}).") from exc
+    if not rows:
+        raise InputError(f"the validation file {path} is empty.")
+    header = [h.strip() for h in rows[0]]
+    if "class_id" in header and "precision" in header:
+        i_id, i_p = header.index("class_id"), header.index("precision")
+        out = {}
+        for row in rows[1:]:
+            if len(row) > max(i_id, i_p) and row[i_id].strip() and row[i_p].strip():
+                out[int(row[i_id])] = float(row[i_p])
+        return out
+    if header and header[0].lower().startswith("reference"):
+        matrix = [[float(v) for v in row[1:]] for row in rows[1:] if row]
+        return users_accuracy_from_confusion(matrix, list(range(1, len(matrix) + 1)), rows="reference")
+    raise InputError(f"{path} is neither csagf:evaluate's metrics CSV (class_id, precision) nor its confusion-matrix "
+                     "CSV (reference \\ predicted): give one of those, or type the accuracies.")

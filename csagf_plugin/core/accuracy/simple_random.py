@@ -105,7 +105,8 @@ def post_stratified_estimates(map_class: Sequence[int] | np.ndarray, ref_class: 
     `variance=CONDITIONAL` the numbers equal `olofsson_estimates` on the same counts.
     """
     if variance not in POST_STRATIFIED_VARIANCES:
-        raise InputError(f"unknown post-stratified variance '{variance}': use one of {list(POST_STRATIFIED_VARIANCES)}.")
+        raise InputError(f"unknown post-stratified variance '{variance}': use one of "
+                         f"{list(POST_STRATIFIED_VARIANCES)}.")
     m, r, _ = point_arrays(map_class, ref_class, map_class)
     mapped = {int(c): float(v) for c, v in mapped_pixels.items() if float(v) > 0}
     if classes is None:
