@@ -117,3 +117,37 @@ def test_a_scene_resampled_to_the_models_pixels_gives_the_bits_of_one_process(
     for key in want:
         np.testing.assert_array_equal(have[key].view(np.uint8), want[key].view(np.uint8), err_msg=key)
     assert got.class_pixels == expected.class_pixels and (got.width, got.height) == (200, 150)
+
+
+class KillAWorker:
+    """A Progress that kills one worker process (SIGKILL, as the OOM killer would) when the first block is done."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.killed = pid, False
+
+    def set_progress(self, percent: float) -> None:
+        if percent > 0 and not self.killed:
+            import signal
+
+            os.kill(self.pid, signal.SIGKILL)
+            self.killed = True
+
+    def is_canceled(self) -> bool:
+        return False
+
+
+def test_a_worker_that_dies_has_its_blocks_run_again(scene: dict[str, Path], smooth_model: Path) -> None:
+    import logging
+
+    single = config_for(scene, smooth_model, "single_kill")
+    classify_scene(single, warn=None)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=logging.CRITICAL) as cluster, distributed.Client(cluster) as c:
+        pids = c.run(os.getpid)
+        progress = KillAWorker(sorted(pids.values())[0])
+        on_dask = config_for(scene, smooth_model, "dask_kill")
+        classify_on_dask(on_dask, ClusterConfig(block_tiles=1), progress=progress, client=c)
+    assert progress.killed
+    want, have = bands(single), bands(on_dask)
+    for key in want:
+        np.testing.assert_array_equal(have[key].view(np.uint8), want[key].view(np.uint8), err_msg=key)
