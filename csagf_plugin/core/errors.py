@@ -23,3 +23,7 @@ class OutputError(CsagfError):
 
 class Interrupted(CsagfError):
     """The process received SIGTERM or SIGINT while it ran; nothing was written."""
+
+    def __init__(self, message: str, signum: int = 15) -> None:
+        super().__init__(message)
+        self.signum = signum  # the signal received (command lines exit with 128 + it)

@@ -393,7 +393,7 @@ def interruptible() -> Iterator[None]:
         if len(received) > 1:
             os._exit(128 + signum)
         raise Interrupted(f"Stopped by {signal.Signals(signum).name}: no output was written and the temporary "
-                          "files were removed.")
+                          "files were removed.", signum)
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGINT):

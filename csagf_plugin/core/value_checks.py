@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 import rasterio
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from .errors import InputError
@@ -58,7 +60,7 @@ def sample_range(src: rasterio.DatasetReader, bands: list[int]) -> ValueRange:
     """Value range of the bands over a sample of windows (nodata, masks and NaN left out)."""
     values, sampled = [], 0
     for window in sample_windows(src.width, src.height):
-        data = src.read(bands, window=window, masked=True)
+        data = _read(src, bands, window)
         sampled += data.size
         valid = data.compressed()
         valid = valid[np.isfinite(valid)] if valid.dtype.kind == "f" else valid
@@ -71,11 +73,21 @@ def sample_range(src: rasterio.DatasetReader, bands: list[int]) -> ValueRange:
     return ValueRange(float(allv.min()), float(allv.max()), float(low), float(high), int(allv.size), sampled)
 
 
+def _read(src: rasterio.DatasetReader, bands: list[int], window: Window) -> np.ma.MaskedArray:
+    """A masked window of the bands; a file that cannot be read there (truncated, corrupt) gives one InputError."""
+    try:
+        return src.read(bands, window=window, masked=True)
+    except (RasterioError, CPLE_BaseError) as exc:
+        detail = [str(e) for e in (exc.__cause__, exc) if e is not None and str(e).strip()][0].splitlines()[0]
+        raise InputError(f"Raster {src.name} cannot be read: the file is truncated or corrupt ({detail}). Export "
+                         "or download it again.") from exc
+
+
 def has_valid_pixel(src: rasterio.DatasetReader, bands: list[int]) -> bool:
     """True when any pixel of the bands is valid (read block row by block row, stops at the first)."""
     rows = max(1, src.block_shapes[0][0])
     for y in range(0, src.height, rows):
-        data = src.read(bands, window=Window(0, y, src.width, min(rows, src.height - y)), masked=True)
+        data = _read(src, bands, Window(0, y, src.width, min(rows, src.height - y)))
         valid = data.compressed()
         if valid.size and (valid.dtype.kind != "f" or np.isfinite(valid).any()):
             return True
@@ -166,7 +178,7 @@ def check_class_map(path: str, role: str = "map") -> None:
         found = sample_range(src, [1])
         if not found.valid:
             return
-        values = np.unique(np.concatenate([src.read(1, window=w, masked=True).compressed()
+        values = np.unique(np.concatenate([_read(src, [1], w).compressed()
                                            for w in sample_windows(src.width, src.height)]))
         if values.dtype.kind == "f":
             values = values[np.isfinite(values)]

@@ -12,7 +12,8 @@ import os
 import sys
 from dataclasses import asdict
 
-from ..core.errors import CsagfError, InputError
+from ..core.errors import CsagfError, InputError, Interrupted
+from ..core.safe_output import interruptible
 
 
 def _first_process() -> bool:
@@ -122,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="keep the pretrained encoder frozen for this many first epochs (default 0)")
     tr.add_argument("--val-scenes", nargs="+", default=None,
                     help="VHR file names held out whole for validation (instead of random spatial blocks)")
-    tr.add_argument("--epochs", type=int, default=100)
-    tr.add_argument("--batch-size", type=int, default=48)
+    tr.add_argument("--epochs", type=int, default=100, help="most epochs, at least 1 (default 100)")
+    tr.add_argument("--batch-size", type=int, default=48, help="tiles per batch and process, at least 1 (default 48)")
     tr.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (cosine annealed)")
     tr.add_argument("--weight-decay", type=float, default=1e-2)
     tr.add_argument("--w-ce", type=float, default=0.4, help="weight of the weighted cross-entropy")
@@ -132,9 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--gamma", type=float, default=2.0, help="focal loss gamma")
     tr.add_argument("--class-weight-power", type=float, default=1.0,
                     help="class weights = (1/frequency)^power: 1 as in the paper, 0.5 gentler, 0 none")
-    tr.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs")
-    tr.add_argument("--val-share", type=float, default=0.15)
-    tr.add_argument("--test-share", type=float, default=0.15)
+    tr.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs, at least 1")
+    tr.add_argument("--val-share", type=float, default=0.15,
+                    help="share of tiles held out for validation, above 0; with --test-share below 1 (default 0.15)")
+    tr.add_argument("--test-share", type=float, default=0.15,
+                    help="share of tiles held out for the final test, 0 or more (default 0.15)")
     tr.add_argument("--block-size", type=int, help="spatial block edge in px for the split (default 4 tiles)")
     tr.add_argument("--no-oversample", action="store_true", help="do not oversample tiles of rare classes")
     tr.add_argument("--no-augment", action="store_true", help="no flips, turns or brightness changes")
@@ -165,50 +168,67 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = TqdmProgress(args.command)
     try:
-        if args.command == "prepare":
-            from .tiles import prepare_tiles
-
-            store = prepare_tiles(_prepare_config(args, args.output), progress, _warn)
-            progress.close()
-            counts = store.class_pixel_counts()
-            _log(f"{store.num_tiles} tiles written to {args.output}; labelled pixels per class 1..7: "
-                 f"{counts.tolist()}")
-        elif args.command == "train":
-            from .fit import TrainConfig, train
-
-            data = None
-            if args.tiles is None:
-                if not (args.vhr and args.labels and args.ntl):
-                    raise InputError("Give --tiles from prepare, or --vhr, --labels and --ntl.")
-                data = _prepare_config(args, None)
-            config = TrainConfig(
-                output_dir=args.output_dir, tiles=args.tiles, data=data, model=args.model, width=_width(args.width),
-                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                w_ce=args.w_ce, w_dice=args.w_dice, w_focal=args.w_focal, focal_gamma=args.gamma,
-                class_weight_power=args.class_weight_power, vhr_encoder=args.vhr_encoder,
-                encoder_lr_scale=args.encoder_lr_scale, freeze_encoder_epochs=args.freeze_encoder_epochs,
-                val_scenes=args.val_scenes,
-                patience=args.patience, val_share=args.val_share, test_share=args.test_share,
-                block_size=args.block_size, oversample=not args.no_oversample, augment=not args.no_augment,
-                seed=args.seed, device=args.device, num_workers=args.workers, resume=args.resume, name=args.name,
-                export=not args.no_export)
-            result = train(config, progress, _warn, _log)
-            progress.close()
-            summary = {k: v for k, v in asdict(result).items() if k not in ("history", "test_metrics")}
-            summary["test"] = {k: result.test_metrics[k] for k in ("miou", "macro_f1", "oa")}
-            _log(json.dumps(summary, indent=1))
-        else:
-            from .evaluate import EvaluateConfig, evaluate
-
-            result = evaluate(EvaluateConfig(args.classified, args.reference, args.output_dir, args.layer,
-                                             args.class_field, args.mapping, args.name), progress, _warn)
-            progress.close()
-            _log(json.dumps({"csv": result.csv, "json": result.json, "png": result.png,
-                             **result.metrics.summary()}, indent=1))
+        with interruptible():  # SIGTERM/SIGINT: temporary files removed, one line, a non-zero status
+            return _run(args, progress)
+    except Interrupted as exc:
+        progress.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except CsagfError as exc:
         progress.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a write or read the code did not foresee: still one line, the cause named
+        progress.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, progress: TqdmProgress) -> int:
+    """The command of `args`; returns 0, raises CsagfError for what the user can fix."""
+    if args.command == "prepare":
+        from .outputs import check_prepare_outputs
+        from .tiles import prepare_tiles
+
+        config = _prepare_config(args, args.output)
+        check_prepare_outputs(config, _warn)
+        store = prepare_tiles(config, progress, _warn)
+        progress.close()
+        counts = store.class_pixel_counts()
+        _log(f"{store.num_tiles} tiles written to {args.output}; labelled pixels per class 1..7: "
+             f"{counts.tolist()}")
+    elif args.command == "train":
+        from .fit import TrainConfig, train
+
+        data = None
+        if args.tiles is None:
+            if not (args.vhr and args.labels and args.ntl):
+                raise InputError("Give --tiles from prepare, or --vhr, --labels and --ntl.")
+            data = _prepare_config(args, None)
+        config = TrainConfig(
+            output_dir=args.output_dir, tiles=args.tiles, data=data, model=args.model, width=_width(args.width),
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+            w_ce=args.w_ce, w_dice=args.w_dice, w_focal=args.w_focal, focal_gamma=args.gamma,
+            class_weight_power=args.class_weight_power, vhr_encoder=args.vhr_encoder,
+            encoder_lr_scale=args.encoder_lr_scale, freeze_encoder_epochs=args.freeze_encoder_epochs,
+            val_scenes=args.val_scenes,
+            patience=args.patience, val_share=args.val_share, test_share=args.test_share,
+            block_size=args.block_size, oversample=not args.no_oversample, augment=not args.no_augment,
+            seed=args.seed, device=args.device, num_workers=args.workers, resume=args.resume, name=args.name,
+            export=not args.no_export)
+        result = train(config, progress, _warn, _log)
+        progress.close()
+        summary = {k: v for k, v in asdict(result).items() if k not in ("history", "test_metrics")}
+        summary["test"] = {k: result.test_metrics[k] for k in ("miou", "macro_f1", "oa")}
+        _log(json.dumps(summary, indent=1))
+    else:
+        from .evaluate import EvaluateConfig, evaluate
+
+        result = evaluate(EvaluateConfig(args.classified, args.reference, args.output_dir, args.layer,
+                                         args.class_field, args.mapping, args.name), progress, _warn)
+        progress.close()
+        _log(json.dumps({"csv": result.csv, "json": result.json, "png": result.png,
+                         **result.metrics.summary()}, indent=1))
     return 0
 
 
