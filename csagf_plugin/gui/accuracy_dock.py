@@ -60,6 +60,7 @@ from qgis.PyQt.QtWidgets import (
 from ..core.model_card import FunctionalClass
 from ..processing.legend import class_names, is_null, map_legend
 from ..processing.random_points import DESIGN_LABELS, MAP_CLASS, POINT_ID, REF_CLASS
+from .accuracy_panels import REF_CLASS_2, REF_FINAL, InterpreterBox, SamplePlanBox
 
 MARKER_COLOR = QColor("#00e5ff")
 DEFAULT_SCALE = 1000.0
@@ -125,6 +126,11 @@ class AccuracyDock(QDockWidget):
         self.marker: QgsVertexMarker | None = None
         self.pixel_band: QgsRubberBand | None = None
         self._class_shortcuts: list[QShortcut] = []
+        # Two interpreters (accuracy_panels.InterpreterBox): the field labels go to, the points stepped through,
+        # and what the point's line adds (both interpreters' labels while settling disagreements).
+        self.label_field = REF_CLASS
+        self.point_filter: Callable[[object], bool] | None = None
+        self.extra_status: Callable[[SamplePoint], str] | None = None
         self._build()
         self.map_combo.layerChanged.connect(self._map_changed)
         self.points_combo.layerChanged.connect(self._points_changed)
@@ -175,11 +181,15 @@ class AccuracyDock(QDockWidget):
         self.points_file.setFilter("GeoPackage (*.gpkg)")
         self.points_file.setToolTip("Where the points are saved; empty: beside the map, <map>_points.gpkg.")
         form.addRow("Save to", self.points_file)
+        self.plan_box = SamplePlanBox(self, create)
+        form.addRow(self.plan_box)
         self.create_button = QPushButton("Create points", create)
         self.create_button.clicked.connect(lambda: self.create_points())
         form.addRow(self.create_button)
         self.create_box = create
         layout.addWidget(create)
+        self.interpreter_box = InterpreterBox(self, body)
+        layout.addWidget(self.interpreter_box)
 
         view = QHBoxLayout()
         view.addWidget(QLabel("Zoom to scale", body))
@@ -306,7 +316,7 @@ class AccuracyDock(QDockWidget):
         has_id = fields.indexOf(POINT_ID) >= 0
         has_map = fields.indexOf(MAP_CLASS) >= 0
         for feature in layer.getFeatures(QgsFeatureRequest()):
-            if not feature.hasGeometry():
+            if not feature.hasGeometry() or (self.point_filter is not None and not self.point_filter(feature)):
                 continue
             point = QgsPointXY(feature.geometry().vertexAt(0))
             point_id = feature[POINT_ID] if has_id else None
@@ -316,7 +326,7 @@ class AccuracyDock(QDockWidget):
                 point_id=int(feature.id()) if is_null(point_id) else int(point_id),
                 point=point,
                 map_class=None if is_null(map_class) else int(map_class)))
-            reference = feature[REF_CLASS]
+            reference = feature[self.label_field]
             self.labels[feature.id()] = None if is_null(reference) else int(reference)
         self.points.sort(key=lambda p: (p.point_id, p.fid))
         if not self.points:
@@ -325,17 +335,18 @@ class AccuracyDock(QDockWidget):
         self.go_to(unlabelled[0] if unlabelled else 0)
 
     def _ensure_ref_field(self, layer: QgsVectorLayer) -> bool:
-        """Add an integer ref_class field to the layer's file when it has none; False when that is impossible."""
-        if layer.fields().indexOf(REF_CLASS) >= 0:
+        """Add integer ref_class (and the label field) to the layer's file when missing; False when impossible."""
+        missing = [f for f in dict.fromkeys((REF_CLASS, self.label_field)) if layer.fields().indexOf(f) < 0]
+        if not missing:
             return True
         provider = layer.dataProvider()
         if not provider.capabilities() & QgsVectorDataProvider.AddAttributes:
-            self.set_status(f"{layer.name()} has no {REF_CLASS} field and its format cannot add one: save it as a "
-                            "GeoPackage first.")
+            self.set_status(f"{layer.name()} has no {', '.join(missing)} field and its format cannot add one: save "
+                            "it as a GeoPackage first.")
             return False
-        provider.addAttributes([QgsField(REF_CLASS, QVariant.Int)])
+        provider.addAttributes([QgsField(f, QVariant.Int) for f in missing])
         layer.updateFields()
-        return layer.fields().indexOf(REF_CLASS) >= 0
+        return all(layer.fields().indexOf(f) >= 0 for f in missing)
 
     # ----- stepping and labelling ---------------------------------------------------------------------------------
     def current(self) -> SamplePoint | None:
@@ -364,9 +375,9 @@ class AccuracyDock(QDockWidget):
             self.set_status(f"{self.layer.name()} is in edit mode: save and stop editing it so labels can be "
                             "written to its file.")
             return False
-        index = self.layer.fields().indexOf(REF_CLASS)
+        index = self.layer.fields().indexOf(self.label_field)
         if not self.layer.dataProvider().changeAttributeValues({point.fid: {index: class_id}}):
-            self.set_status(f"Could not write {REF_CLASS} to {self.layer.source()}: "
+            self.set_status(f"Could not write {self.label_field} to {self.layer.source()}: "
                             f"{'; '.join(self.layer.dataProvider().errors()) or 'is the file read-only?'}")
             return False
         self.labels[point.fid] = class_id
@@ -412,6 +423,8 @@ class AccuracyDock(QDockWidget):
         text += f"labelled {names.get(reference, reference)}" if reference is not None else "not labelled"
         if self.show_map_class.isChecked() and point.map_class is not None:
             text += f"; map says {names.get(point.map_class, point.map_class)}"
+        if self.extra_status is not None:
+            text += self.extra_status(point)
         self.point_label.setText(text)
 
     def _zoom_to(self, point: SamplePoint) -> None:
@@ -518,6 +531,7 @@ class AccuracyDock(QDockWidget):
             "MIN_PER_CLASS": self.min_per_class_spin.value(),
             "MIN_DISTANCE": self.distance_spin.value(),
             "SEED": self.seed_spin.value(),
+            "N_PER_CLASS": self.plan_box.per_class if self.design_combo.currentIndex() == 1 else "",
             "OUTPUT": path,
         }
         result = self._run_algorithm("csagf:random_points", parameters, "Points were not created")
@@ -548,6 +562,8 @@ class AccuracyDock(QDockWidget):
             "POINTS": self.layer,
             "MAP_FIELD": MAP_CLASS if self.layer.fields().indexOf(MAP_CLASS) >= 0 else "",
             "REFERENCE_FIELD": REF_CLASS,
+            "SECOND_REFERENCE_FIELD": REF_CLASS_2 if self.layer.fields().indexOf(REF_CLASS_2) >= 0 else "",
+            "FINAL_REFERENCE_FIELD": REF_FINAL if self.layer.fields().indexOf(REF_FINAL) >= 0 else "",
             "OUTPUT_HTML": stem + ".html",
             "OUTPUT_JSON": stem + ".json",
             "OUTPUT_FOLDER": stem + "_tables",
