@@ -5,8 +5,8 @@ is chosen from it (`vhr_scale`), night light outside a physical range is named (
 that are not class maps are refused where a class map is expected (`check_class_map`).
 
 How the VHR scale is chosen ("auto"): the model card gives the divisor that brings the training VHR's digital
-numbers to 0..1 per data type (uint8 255, uint16 65535). When the raster's 99.9th percentile fills at least an
-eighth of that range, the card's divisor is used. Otherwise the values are scaled by the first of 1, 255, 10000
+numbers to 0..1 per data type (uint8 255, uint16 65535). When the raster's 99.9th percentile fills at least a
+quarter of that range, the card's divisor is used. Otherwise the values are scaled by the first of 1, 255, 10000
 (reflectance times 10000, the usual convention of uint16 surface reflectance) and 65535 that holds the 99.9th
 percentile, with a warning naming the range found. "card" always uses the card's divisor; a number is used as is.
 """
@@ -123,7 +123,7 @@ def vhr_scale(src: rasterio.DatasetReader, bands: list[int], card: ModelCard, mo
             raise InputError(f"VHR scale {mode} must be above 0 (e.g. 255 or 10000), or auto or card.")
     elif mode == "card" or not found.valid:
         scale = float(card_scale or 1.0)
-    elif card_scale and card_scale / 8 <= found.high <= card_scale * 1.001:
+    elif card_scale and card_scale / 4 <= found.high <= card_scale * 1.001:
         scale = float(card_scale)
     else:
         fitting = [s for s in AUTO_SCALES if found.high <= s * 1.001]
@@ -132,15 +132,16 @@ def vhr_scale(src: rasterio.DatasetReader, bands: list[int], card: ModelCard, mo
             raise InputError(f"{described}: above any scale the plugin knows ({known}). Give the VHR scale that "
                              "brings the values to 0..1.")
         scale = fitting[0]
+    if isinstance(mode, str) and mode == "auto" and found.valid and scale != (card_scale or 1.0):
         why = "the model card gives no scale for this data type" if not card_scale else (
             f"the model card's {card_scale:g} for {dtype} would make the image "
-            + ("nearly black" if found.high < card_scale / 8 else "overflow") + " and the map almost one class")
+            + ("nearly black" if found.high < card_scale / 4 else "overflow") + " and the map almost one class")
         note(f"{described}: divided by {scale:g} (VHR scale auto) because {why}. Set the VHR scale to a number "
              "(e.g. 4095 for 12-bit data) or to 'card' if that is wrong.")
         return scale
     if found.valid:
         top, bottom = found.high / scale, found.low / scale
-        if top > 1.5 or top < 0.05 or bottom < -0.5:
+        if top > 1.5 or top < 0.25 or bottom < -0.5:
             note(f"{described}: divided by {scale:g} they span {_fmt(bottom)} to {_fmt(top)}, but the model "
                  "expects 0 to 1, so the map may be nearly one class. Use VHR scale auto, or give the scale that "
                  "brings the values to 0..1.")

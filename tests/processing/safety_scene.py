@@ -34,7 +34,7 @@ def write_like(path: Path, template: Path, data: np.ndarray, **profile) -> Path:
     """A GeoTIFF on the template's grid holding `data` [B, H, W] (dtype and nodata from `data` and `profile`)."""
     with rasterio.open(template) as src:
         meta = src.profile
-    meta.update(count=data.shape[0], dtype=str(data.dtype), nodata=None, photometric=None, **profile)
+    meta.update({"count": data.shape[0], "dtype": str(data.dtype), "nodata": None, **profile})
     meta.pop("photometric", None)
     with rasterio.open(path, "w", **meta) as dst:
         dst.write(data)
