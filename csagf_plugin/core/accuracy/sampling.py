@@ -23,7 +23,7 @@ import rasterio
 from ..errors import InputError
 from ..progress import Progress, SilentProgress
 from ..raster import open_raster
-from .design import DESIGNS, MAP_CLASS_STRATA, SIMPLE_RANDOM, STRATIFIED_RANDOM, SYSTEMATIC, SamplingDesign
+from .design import DESIGNS, MAP_CLASS_STRATA, NO_STRATA, SIMPLE_RANDOM, STRATIFIED_RANDOM, SYSTEMATIC, SamplingDesign
 from .map_summary import (  # noqa: F401 (re-exported: the sampling API of earlier versions)
     MapSummary,
     ProgressPart,
@@ -68,7 +68,7 @@ class SamplePoints:
     def sampling_design(self) -> SamplingDesign:
         """The design of this sample, as the point layer records it and the estimators read it."""
         return SamplingDesign(design=self.design, strata=MAP_CLASS_STRATA if self.design == STRATIFIED_RANDOM
-                              else "none", allocation=self.allocation, seed=self.seed,
+                              else NO_STRATA, allocation=self.allocation, seed=self.seed,
                               population=dict(self.population), requested=dict(self.requested),
                               systematic=self.systematic, grid_step=self.grid_step, source="csagf:random_points")
 

@@ -215,3 +215,30 @@ def test_two_interpreters_in_the_assessment() -> None:
     # kappa = (2/3 - 1/2) / (1/2) = 1/3.
     assert agreement["matrix"] == [[2, 1], [1, 2]]
     assert agreement["kappa"] == pytest.approx(1 / 3)
+
+
+def test_design_round_trips_through_json_and_fields() -> None:
+    from csagf_plugin.core.accuracy.design import field_value, from_fields
+
+    design = SamplingDesign("stratified_random", allocation="neyman", seed=7, population={1: 10.0, 2: 30.0},
+                            requested={1: 3, 2: 5}, source="csagf:random_points")
+    assert SamplingDesign.from_json(design.to_json()) == design
+    assert field_value(design) == "stratified_random:map_classes"
+    recorded = from_fields(["stratified_random:map_classes"] * 3, [1, 2, 2], [10.0, 30.0, 30.0])
+    assert (recorded.design, recorded.strata, recorded.population) == ("stratified_random", "map_classes",
+                                                                       {1: 10.0, 2: 30.0})
+    grid = from_fields(["systematic:unaligned", None], [-1, -1], [500.0, 500.0])
+    assert grid.systematic == "unaligned" and grid.population == {-1: 500.0}
+    assert from_fields([None, ""]) is None
+    with pytest.raises(InputError, match="several sampling designs"):
+        from_fields(["simple_random", "systematic"])
+    with pytest.raises(InputError, match="no strata"):
+        SamplingDesign("simple_random", strata="other")
+
+
+def test_final_reference_rule() -> None:
+    """Settled label first; else the common label, or the only one given; a disagreement without one: None."""
+    from csagf_plugin.core.accuracy.interpreters import final_reference
+
+    assert final_reference([1, 2, 3, None, 4], [1, 3, 1, 2, None], [None, None, 2, None, None]) == [
+        1, None, 2, 2, 4]
