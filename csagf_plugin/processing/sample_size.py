@@ -40,6 +40,7 @@ class SampleSizeAlgorithm(CsagfAlgorithm):
     TARGET_SE = "TARGET_SE"
     EXPECTED_UA = "EXPECTED_UA"
     VALIDATION = "VALIDATION"
+    MODEL = "MODEL"
     DEFAULT_UA = "DEFAULT_UA"
     ALLOCATION = "ALLOCATION"
     MIN_PER_CLASS = "MIN_PER_CLASS"
@@ -82,6 +83,10 @@ class SampleSizeAlgorithm(CsagfAlgorithm):
                                              optional=True, fileFilter="CSV files (*.csv)"),
                   "csagf:evaluate's <name>.csv (its precision is the user's accuracy) or <name>_confusion.csv "
                   "(rows reference, columns prediction), e.g. the model's validation on held-out tiles.")
+        self._add(QgsProcessingParameterFile(self.MODEL, "Model whose card gives the expected accuracies (.onnx)",
+                                             optional=True, fileFilter="ONNX models (*.onnx)"),
+                  "The model that made the map: its card's validation precision per class, or else its validation "
+                  "overall accuracy for every class, for the classes neither typed nor in the validation CSV.")
         self._add(QgsProcessingParameterNumber(self.DEFAULT_UA, "Expected user's accuracy of other classes",
                                                QgsProcessingParameterNumber.Double, 0.8, False, 0.0, 1.0),
                   "Used for every class without a typed or validated value.")
@@ -103,7 +108,7 @@ class SampleSizeAlgorithm(CsagfAlgorithm):
         from dataclasses import asdict
 
         from ..core.accuracy.map_summary import summarise_map
-        from ..core.accuracy.sample_size import plan_sample_size, read_expected_users_accuracy
+        from ..core.accuracy.sample_size import plan_sample_size, read_expected_users_accuracy, users_accuracy_from_card
 
         layer = self.parameterAsRasterLayer(parameters, self.MAP, context)
         summary = summarise_map(layer.source(), progress=progress)
@@ -113,11 +118,20 @@ class SampleSizeAlgorithm(CsagfAlgorithm):
                                    "Expected user's accuracies", float, "1:0.9,2:0.7", "accuracy")
         validation_path = self.parameterAsFile(parameters, self.VALIDATION, context)
         validated = read_expected_users_accuracy(validation_path) if validation_path else {}
-        default = self.parameterAsDouble(parameters, self.DEFAULT_UA, context)
-        expected = {c: typed.get(c, validated.get(c, default)) for c in summary.class_pixels}
         names = class_names(map_legend(layer))
+        model_path = self.parameterAsFile(parameters, self.MODEL, context)
+        from_card: dict[int, float] = {}
+        if model_path:
+            from ..core.model import load_model
+
+            card = load_model(model_path, "cpu").card
+            from_card, note = users_accuracy_from_card(card.metrics, {c.id: c.name for c in card.classes})
+            feedback.pushInfo(f"Model card of {model_path}: {note}.")
+        default = self.parameterAsDouble(parameters, self.DEFAULT_UA, context)
+        expected = {c: typed.get(c, validated.get(c, from_card.get(c, default))) for c in summary.class_pixels}
         for c in summary.class_pixels:
-            source = "typed" if c in typed else "validation" if c in validated else "default"
+            source = ("typed" if c in typed else "validation" if c in validated else "model card" if c in from_card
+                      else "default")
             feedback.pushInfo(f"{names.get(c, c)}: W = {summary.class_pixels[c] / summary.classified_pixels:.4f}, "
                               f"expected user's accuracy {expected[c]:.3f} ({source})")
         target_class = None

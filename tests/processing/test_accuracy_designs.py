@@ -141,3 +141,20 @@ def test_sample_size_plan_feeds_random_points(map_path, tmp_path):
                                    "OUTPUT": str(tmp_path / "p.gpkg")})["OUTPUT"]
     counts = Counter(f["map_class"] for f in QgsVectorLayer(points, "p", "ogr").getFeatures())
     assert ",".join(f"{c}:{counts[c]}" for c in sorted(counts)) == plan["N_PER_CLASS"]
+
+
+def test_sample_size_from_the_bundled_model_card(map_path, tmp_path):
+    """The bundled sample model's card keeps IoU and OA only: its val_oa stands for every class."""
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[2] / "models" / "csagfnet_sample.onnx"
+    if not model.is_file():
+        pytest.skip("no bundled sample model")
+    from csagf_plugin.core.model import load_model
+
+    val_oa = load_model(str(model), "cpu").card.metrics["val_oa"]
+    run("sample_size", {"MAP": map_path, "MODEL": str(model), "TARGET_SE": 0.05, "ALLOCATION": 3,
+                        "OUTPUT_JSON": str(tmp_path / "plan.json")})
+    data = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    assert data["expected_users_accuracy"] == {str(c): pytest.approx(val_oa) for c in (1, 2, 3, 4)}
+    assert data["allocation"] == "neyman"

@@ -329,3 +329,31 @@ def read_expected_users_accuracy(path: str) -> dict[int, float]:
         return users_accuracy_from_confusion(matrix, list(range(1, len(matrix) + 1)), rows="reference")
     raise InputError(f"{path} is neither csagf:evaluate's metrics CSV (class_id, precision) nor its confusion-matrix "
                      "CSV (reference \\ predicted): give one of those, or type the accuracies.")
+
+
+def users_accuracy_from_card(metrics: Mapping[str, float], class_names: Mapping[int, str]) -> tuple[dict[int, float],
+                                                                                                     str]:
+    """Expected user's accuracies from a model card's validation metrics, and a note saying where they came from.
+
+    Per-class precision ("val_precision_<class name>", "precision_<class name>", spaces as underscores) is the
+    user's accuracy; a card without it (the cards so far keep IoU, OA and F1 only) gives its validation overall
+    accuracy to every class, which the note says.
+    """
+    def slug(name: str) -> str:
+        return name.strip().lower().replace(" ", "_")
+
+    found: dict[int, float] = {}
+    for c, name in class_names.items():
+        for key in (f"val_precision_{slug(name)}", f"precision_{slug(name)}", f"test_precision_{slug(name)}"):
+            if key in metrics:
+                found[int(c)] = float(metrics[key])
+                break
+    if found:
+        return found, "per-class precision of the model card's validation"
+    for key in ("val_oa", "oa", "test_oa", "test_city_oa"):
+        if key in metrics:
+            value = float(metrics[key])
+            return ({int(c): value for c in class_names},
+                    f"the model card has no per-class precision: its {key} ({value:.3f}) stands for every class")
+    raise InputError("the model card has no validation precision per class nor an overall accuracy (val_oa): type "
+                     "the expected accuracies, or give csagf:evaluate's CSV.")

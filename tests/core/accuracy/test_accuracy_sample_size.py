@@ -95,3 +95,17 @@ def test_users_accuracy_from_a_validation_matrix() -> None:
     matrix = [[90, 10], [30, 70]]
     assert users_accuracy_from_confusion(matrix, [1, 2]) == {1: 0.75, 2: 70 / 80}
     assert users_accuracy_from_confusion(matrix, [1, 2], rows="map") == {1: 0.9, 2: 0.7}
+
+
+def test_users_accuracy_from_a_model_card() -> None:
+    """Per-class precision when the card has it; else its validation OA for every class, said in the note."""
+    from csagf_plugin.core.accuracy.sample_size import users_accuracy_from_card
+
+    names = {1: "residential", 6: "green space"}
+    found, note = users_accuracy_from_card({"val_precision_residential": 0.7, "val_precision_green_space": 0.9,
+                                            "val_oa": 0.8}, names)
+    assert found == {1: 0.7, 6: 0.9} and "per-class precision" in note
+    fallback, note = users_accuracy_from_card({"val_iou_residential": 0.5, "val_oa": 0.8096}, names)
+    assert fallback == {1: 0.8096, 6: 0.8096} and "val_oa" in note
+    with pytest.raises(InputError, match="no validation precision"):
+        users_accuracy_from_card({"miou": 0.4}, names)
