@@ -32,7 +32,7 @@ from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
 from .progress import Progress, SilentProgress
 from .raster import area_unit, check_overlap, ntl_on_grid, open_raster, pixel_area
 from .resolution import FAR_FACTOR, ResamplePlan, ground_pixel_size_m, plan_resampling, regrid, write_resampled_vrt
-from .safe_output import check_outputs, io_error, temp_path
+from .safe_output import check_outputs, raise_io_error, temp_path
 from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileBlock, TileGrid
 from .value_checks import check_ntl_range, vhr_scale
@@ -164,7 +164,11 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
     card = model.card
     config, plan = resolve_scene(config, card, note)
     if plan is not None:
-        result = _classify_resampled(config, plan, model, progress, note)
+        try:
+            result = _classify_resampled(config, plan, model, progress, note)
+        except (OSError, RasterioError, CPLE_BaseError) as exc:
+            raise_io_error(exc, {"VHR raster": config.vhr_path, "NTL raster": config.ntl_path},
+                           {"map": config.output_path})
         result.warnings = notes
         result.timings.total_s = time.perf_counter() - started
         return result
@@ -197,8 +201,8 @@ def classify_scene(config: ClassifyConfig, progress: Progress = SilentProgress()
             try:
                 _run(model, inputs, grid, block, window, result, config, progress, note)
             except (OSError, RasterioError, CPLE_BaseError) as exc:
-                raise io_error(exc, {"VHR raster": config.vhr_path, "NTL raster": config.ntl_path},
-                               {"map": config.output_path}) from exc
+                raise_io_error(exc, {"VHR raster": config.vhr_path, "NTL raster": config.ntl_path},
+                               {"map": config.output_path})
     result.timings.total_s = time.perf_counter() - started
     return result
 
@@ -450,10 +454,10 @@ def _temp_path(final: str) -> str:
 
 
 def _remove(path: str) -> None:
-    """Delete a file if it exists."""
+    """Delete a file if it exists (a clean-up that fails must not hide the error that made it necessary)."""
     try:
         os.remove(path)
-    except FileNotFoundError:
+    except OSError:
         pass
 
 
@@ -702,7 +706,10 @@ def _run(model: LoadedModel, inputs: _Inputs, grid: TileGrid, block: TileBlock, 
         progress.set_progress(100.0)
     except BaseException:
         for writer in writers.values():
-            writer.close()
+            try:
+                writer.close()
+            except Exception:  # on a full disk the close fails too: the temporary files are removed all the same
+                pass
         for temp in temps.values():
             _remove(temp)
             _remove(temp + ".aux.xml")

@@ -156,6 +156,14 @@ def io_error(exc: BaseException, inputs: Mapping[str, str | None], outputs: Mapp
     return exc
 
 
+def raise_io_error(exc: BaseException, inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]):
+    """Raise io_error's one clear line for `exc` (the original as its cause), or `exc` itself when unknown."""
+    error = io_error(exc, inputs, outputs)
+    if error is exc:
+        raise exc
+    raise error from exc
+
+
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
     """An exception and its causes (rasterio puts GDAL's details in the cause)."""
     seen = 0
