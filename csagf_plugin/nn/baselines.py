@@ -69,9 +69,14 @@ class SmpBaseline(nn.Module):
             reference = list(timm.create_model("efficientnet_lite0", pretrained=False).state_dict())
             load_imagenet_weights(self.network.encoder.model, reference)
 
+    def pretrained_encoder(self) -> nn.Module | None:
+        """The ImageNet-initialised encoder, None for the random ResNet34."""
+        return self.network.encoder if self.vhr_encoder != "paper" else None
+
     def pretrained_parameters(self) -> list[nn.Parameter]:
         """Parameters that start from ImageNet weights (empty for the random ResNet34)."""
-        return list(self.network.encoder.parameters()) if self.vhr_encoder != "paper" else []
+        encoder = self.pretrained_encoder()
+        return [] if encoder is None else list(encoder.parameters())
 
     def forward(self, vhr: torch.Tensor, ntl: torch.Tensor | None = None) -> torch.Tensor:
         """Return class scores [N, num_classes, H, W]; ntl is ignored."""

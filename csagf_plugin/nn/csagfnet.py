@@ -78,10 +78,14 @@ class CSAGFNet(nn.Module):
             self.fusion = GatedFusion(width) if self.has_gate else ConcatFusion(width)
         self.head = DeepLabV3PlusHead(width, self.vhr_specific.low_channels, num_classes, channels=width)
 
+    def pretrained_encoder(self) -> nn.Module | None:
+        """The part that starts from ImageNet weights (the EfficientNet backbone); None for the paper encoder."""
+        return getattr(self.vhr_specific, "backbone", None)
+
     def pretrained_parameters(self) -> list[nn.Parameter]:
         """Parameters that start from ImageNet weights (fine-tuned at a lower learning rate); empty for "paper"."""
-        backbone = getattr(self.vhr_specific, "backbone", None)
-        return [] if backbone is None else list(backbone.parameters())
+        encoder = self.pretrained_encoder()
+        return [] if encoder is None else list(encoder.parameters())
 
     def _run(self, vhr: torch.Tensor, ntl: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits at input resolution and the gate map G at feature resolution (None without GFM)."""

