@@ -47,6 +47,7 @@ class ClassifyAlgorithm(CsagfAlgorithm):
     DEVICE = "DEVICE"
     THREADS = "THREADS"
     VHR_SCALE = "VHR_SCALE"
+    VHR_PIXEL_SIZE = "VHR_PIXEL_SIZE"
     VHR_SCALE_VALUE = "VHR_SCALE_VALUE"
     OUTPUT = "OUTPUT"
     CONFIDENCE = "CONFIDENCE"
@@ -103,6 +104,14 @@ class ClassifyAlgorithm(CsagfAlgorithm):
                                                QgsProcessingParameterNumber.Double, 255.0, False, 1e-6, 1e9),
                   "Divisor of the VHR values when the VHR scale is 'given', e.g. 4095 for 12-bit data.",
                   advanced=True)
+        self._add(QgsProcessingParameterNumber(self.VHR_PIXEL_SIZE, "Predict at pixel size in m (-1 = model's, 0 = "
+                                               "as the VHR is)", QgsProcessingParameterNumber.Double, -1.0, False,
+                                               -1.0, 100.0),
+                  "The VHR is resampled on the fly to this ground pixel size before the model sees it, and the map "
+                  "is written on the VHR's own grid. -1 (default) uses the pixel size the model was trained at (its "
+                  "card), so 0.3 m drone mosaics and 2 m satellite images show objects at the size the model knows; "
+                  "0 feeds the VHR as it is (a warning says when that is far from the model's). Range -1 to 100.",
+                  advanced=True)
         self._add(QgsProcessingParameterRasterDestination(self.OUTPUT, "Functional zones"),
                   "Output GeoTIFF of class ids with a colour table and class names; styled with a legend.")
         self._add(QgsProcessingParameterRasterDestination(self.CONFIDENCE, "Confidence (max class probability)",
@@ -112,6 +121,11 @@ class ClassifyAlgorithm(CsagfAlgorithm):
                                                           optional=True, createByDefault=False),
                   "Optional float32 raster of the gated-fusion weight G: near 1 where the VHR drove the decision, "
                   "near 0 where night light did. Only full CSAGFNet models have it.")
+
+    def _pixel_size(self, parameters: dict, context) -> float | None:
+        """The VHR_PIXEL_SIZE parameter as ClassifyConfig wants it: None for the model's, 0 for as it is."""
+        value = self.parameterAsDouble(parameters, self.VHR_PIXEL_SIZE, context)
+        return None if value < 0 else value
 
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         from ..core.classify import ClassifyConfig, classify_scene
@@ -136,6 +150,7 @@ class ClassifyAlgorithm(CsagfAlgorithm):
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
             threads=self.parameterAsInt(parameters, self.THREADS, context),
             vhr_scale=self._vhr_scale(parameters, context),
+            vhr_pixel_size_m=self._pixel_size(parameters, context),
         )
         result = classify_scene(config, progress=progress, warn=progress.warn)
         qml = write_style_for_raster(result.output_path, result.classes)

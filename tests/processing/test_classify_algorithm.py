@@ -73,3 +73,31 @@ def test_rasters_that_do_not_overlap_get_a_clear_message(csagf_provider, city, t
     with pytest.raises(QgsProcessingException, match="does not overlap"):
         processing.run("csagf:classify", {"VHR": str(city.vhr), "NTL": str(far_ntl), "OUTPUT": str(out)})
     assert not out.exists()
+
+
+def test_pixel_size_parameter_resamples_and_writes_on_the_vhr_grid(csagf_provider, city, tmp_path):
+    """VHR_PIXEL_SIZE=1 m on the 0.5 m city: predicted at 1 m, written on the 0.5 m grid, the log says so."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    class Feedback(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def pushWarning(self, warning: str) -> None:  # noqa: N802
+            self.lines.append(warning)
+
+        def pushInfo(self, info: str) -> None:  # noqa: N802
+            self.lines.append(info)
+
+    out = tmp_path / "zones_1m.tif"
+    feedback = Feedback()
+    processing.run("csagf:classify", {"VHR": str(city.vhr), "NTL": str(city.ntl), "OUTPUT": str(out),
+                                      "VHR_PIXEL_SIZE": 1.0, "DEVICE": 1}, context=QgsProcessingContext(),
+                   feedback=feedback)
+    with rasterio.open(out) as zones, rasterio.open(city.vhr) as vhr:
+        assert zones.transform == vhr.transform and zones.shape == vhr.shape
+        values = zones.read(1)
+    assert set(int(v) for v in values.ravel()) <= set(range(1, 8))
+    assert any("to the model's 1.00 m pixels" in line for line in feedback.lines), feedback.lines

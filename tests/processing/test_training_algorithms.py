@@ -32,7 +32,8 @@ def test_prepare_then_train_then_evaluate(csagf_provider, city, tmp_path):
     out = tmp_path / "run"
     trained = processing.run("csagf:train", {
         "TILES": str(tiles), "MODEL_TYPE": 0, "EPOCHS": 1, "BATCH_SIZE": 4, "VAL_SHARE": 0.25, "TEST_SHARE": 0.25,
-        "BLOCK_SIZE": 128,        "DEVICE": 1, "NAME": "tiny", "OUTPUT_FOLDER": str(out)})
+        "BLOCK_SIZE": 128, "VHR_ENCODER": 1, "FREEZE_EPOCHS": 0, "DEVICE": 1, "NAME": "tiny",
+        "OUTPUT_FOLDER": str(out)})
     for key in ("ONNX", "METRICS_CSV", "CURVE_PNG", "CONFUSION_PNG"):
         assert Path(trained[key]).is_file(), key
     assert 0.0 <= trained["BEST_MIOU"] <= 1.0
@@ -41,6 +42,7 @@ def test_prepare_then_train_then_evaluate(csagf_provider, city, tmp_path):
 
     card = load_model(trained["ONNX"], device="cpu").card
     assert card.trained and card.variant == "full" and card.tile_size == 128
+    assert card.vhr_encoder == "efficientnet_lite0" and card.vhr_mean == [0.5, 0.5, 0.5]  # ImageNet-Lite inputs
 
     evaluated = processing.run("csagf:evaluate", {
         "CLASSIFIED": str(city.labels), "REFERENCE": str(city.labels), "OUTPUT_FOLDER": str(tmp_path / "eval")})
