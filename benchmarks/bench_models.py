@@ -77,18 +77,18 @@ def median_ms(run, repeats: int) -> float:
 
 
 def measure(name: str, width: str | int, tile: int, batches: list[int], repeats: int, threads: int,
-            folder: Path) -> Row:
+            folder: Path, vhr_encoder: str = "paper") -> Row:
     """Build, export and time one model."""
     import onnx
     import onnxruntime as ort
 
     torch.manual_seed(0)
-    model = create_model(name, width=width).eval()
+    model = create_model(name, width=width, vhr_encoder=vhr_encoder).eval()
     params = sum(p.numel() for p in model.parameters()) / 1e6
     vhr1, ntl1 = torch.randn(1, 3, tile, tile), torch.randn(1, 1, tile, tile)
     gflops, deform_gflops = count_flops(model, vhr1, ntl1)
 
-    path = folder / f"{name}_{model.model_args['width']}_{tile}.onnx"
+    path = folder / f"{name}_{model.model_args['width']}_{vhr_encoder}_{tile}.onnx"
     card = ModelCard(name=f"bench_{name}", variant=name, tile_size=tile)
     if path.exists():  # exported by an earlier run with --onnx-dir: same seed, so the same weights
         card = ModelCard.from_metadata({p.key: p.value for p in onnx.load(str(path)).metadata_props}, str(path))
@@ -112,7 +112,8 @@ def measure(name: str, width: str | int, tile: int, batches: list[int], repeats:
 
         eager[batch] = median_ms(run_eager, repeats) / batch
         onnx_ms[batch] = median_ms(lambda: session.run(None, feeds), repeats) / batch
-    return Row(name, params, gflops, deform_gflops, eager, onnx_ms, bool(getattr(model, "dynamic_size", True)))
+    label = name if vhr_encoder == "paper" else f"{name} + {vhr_encoder}"
+    return Row(label, params, gflops, deform_gflops, eager, onnx_ms, bool(getattr(model, "dynamic_size", True)))
 
 
 def table(rows: list[Row], batches: list[int]) -> str:
@@ -139,6 +140,8 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=256, help="tile edge in pixels")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes")
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    parser.add_argument("--vhr-encoders", nargs="+", default=["paper"], choices=["paper", "efficientnet_lite0"],
+                        help="VHR encoders to measure each model with")
     parser.add_argument("--onnx-dir", type=Path, default=None,
                         help="keep the exported models here and reuse them on the next run (exports are slow)")
     args = parser.parse_args()
@@ -151,11 +154,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.onnx_dir or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in args.models:
+        for name, encoder in [(n, e) for n in args.models for e in args.vhr_encoders]:
             start = time.perf_counter()
-            rows.append(measure(name, width, args.tile, args.batches, args.repeats, args.threads, folder))
-            print(f"  {name}: {time.perf_counter() - start:.0f} s, load {os.getloadavg()[0]:.1f}", file=sys.stderr,
-                  flush=True)
+            rows.append(measure(name, width, args.tile, args.batches, args.repeats, args.threads, folder, encoder))
+            print(f"  {name} ({encoder}): {time.perf_counter() - start:.0f} s, load {os.getloadavg()[0]:.1f}",
+                  file=sys.stderr, flush=True)
     print(table(rows, args.batches))
     print(f"\nload average after: {os.getloadavg()[0]:.1f} (other work on this machine slows both engines). "
           "Baselines ignore the width (segmentation-models-pytorch defaults, ResNet34). Deformable-convolution "
