@@ -88,6 +88,10 @@ def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> 
     store = make_store(data, labels, siri, work)
     say(f"{name}: {store.num_tiles} tiles ({int(np.sum(store.ntl_missing)) if store.ntl_missing is not None else 0} "
         f"without night light), labels {labels}, model {model}, encoder {encoder}")
+    held_out = int(np.isin([Path(p).stem for p in np.asarray(store.scenes)[store.scene]], VAL).sum())
+    shanghai = int(np.sum(~store.ntl_missing)) if store.ntl_missing is not None else store.num_tiles
+    if siri:  # the same number of training steps as without SIRI-WHU: its tiles take the place of Shanghai steps
+        epochs = max(1, round(epochs * (shanghai - held_out) / (store.num_tiles - held_out)))
     started = time.perf_counter()
     config = TrainConfig(output_dir=str(work / name), tiles=str(work / f"tiles_{labels.replace('+', '_')}"
                                                                      f"{'_siri' if siri else ''}.npz"),
