@@ -113,6 +113,81 @@ def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> 
             "onnx": str(onnx_path), "onnx_mb": round(onnx_path.stat().st_size / 1e6, 2)}
 
 
+CLASS_SHORT = ["residential", "commercial", "industrial", "green", "streets", "water", "non-developed"]
+
+
+def report(results: dict, png: Path) -> str:
+    """A markdown table of every run (same split) and a bar chart of per-class IoU; returns the table."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    head = ("| run | VHR encoder | model | labels | SIRI-WHU | epochs | min | mIoU | macro F1 | OA | "
+            + " | ".join(CLASS_SHORT) + " |")
+    lines = [head, "|" + "---|" * (10 + len(CLASS_SHORT))]
+    for name, r in results.items():
+        v = r["validation"]
+        ious = [c["iou"] for c in v["per_class"].values()]
+        lines.append(f"| {name} | {r['vhr_encoder']} | {r['model']} | {r['labels']} | "
+                     f"{'yes (' + str(r.get('siri_tiles', 0)) + ' tiles)' if r['siri_whu'] else 'no'} | "
+                     f"{r.get('epochs', '-')} | {r.get('train_minutes', '-')} | {v['miou']:.3f} | "
+                     f"{v['macro_f1']:.3f} | {v['oa']:.3f} | "
+                     + " | ".join("-" if i is None else f"{i:.2f}" for i in ious) + " |")
+    fig = Figure(figsize=(10, 4), dpi=90)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(results), 1)
+    x = np.arange(len(CLASS_SHORT))
+    for k, (name, r) in enumerate(results.items()):
+        ious = [c["iou"] or 0.0 for c in r["validation"]["per_class"].values()]
+        ax.bar(x + k * width - 0.4 + width / 2, ious, width, label=f"{name} (mIoU {r['validation']['miou']:.2f})")
+    ax.set_xticks(x, CLASS_SHORT)
+    ax.set_ylabel("IoU on held-out tiles")
+    ax.set_title("Shanghai Pudong, held-out tiles google_5_0 + google_5_6 (industrial absent there)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(png)
+    return "\n".join(lines)
+
+
+def bundle(results: dict, run: str, data: Path, work: Path, model_out: Path, img_dir: Path) -> dict:
+    """Copy a run's model into models/ with a complete card and draw the four unlabelled tiles with it."""
+    import onnx
+
+    from csagf_plugin.core.model_card import METADATA_KEY, ModelCard
+    from train_shanghai import classify_unlabelled
+
+    r = results[run]
+    model = onnx.load(r["onnx"])
+    props = {p.key: p.value for p in model.metadata_props}
+    card = ModelCard.from_metadata(props, r["onnx"])
+    v = r["validation"]
+    card.name = model_out.stem
+    card.training_data = (
+        f"Shanghai Pudong (121.48-121.52 E, 31.10-31.14 N): Google Earth tiles {TRAIN} (512 px, about "
+        f"{card.vhr_pixel_size_m:.2f} m, EPSG:3857; imagery without licence, used for development only, not "
+        f"redistributed) with coarse visual labels (32 px cells){' and OSM land use (Geofabrik fclass) first' if 'osm' in r['labels'] else ''}"
+        f"{', plus ' + str(r.get('siri_tiles')) + ' SIRI-WHU Wuhan scenes as tile-level labels without night light' if r['siri_whu'] else ''}"
+        f"; VIIRS DNB 2025 annual radiance (about 460 m). {card.variant} CSAGFNet, VHR encoder {card.vhr_encoder}, "
+        f"small width, {r['epochs']} epochs (the last one kept, no selection on validation), batch 8, "
+        f"{r['train_minutes']:.0f} min on 2 shared CPU cores. Validation: whole held-out tiles {VAL} through the "
+        "plugin's classify. Never trained or selected on google_2_7, google_5_10, google_6_4, google_8_1. Meant "
+        f"for VHR at about {card.vhr_pixel_size_m:.1f} m (other pixel sizes are resampled to it) in similar "
+        "Chinese cities; a development model, not a production map-maker.")
+    card.metrics = {"val_miou": round(v["miou"], 4), "val_macro_f1": round(v["macro_f1"], 4),
+                    "val_oa": round(v["oa"], 4),
+                    **{f"val_iou_{n.lower().replace(' ', '_')}": round(c["iou"], 4)
+                       for n, c in v["per_class"].items() if c["iou"] is not None}}
+    for p in model.metadata_props:
+        if p.key == METADATA_KEY:
+            p.value = card.to_json()
+    tmp = model_out.with_suffix(".onnx.partial")
+    onnx.save(model, str(tmp))
+    tmp.replace(model_out)
+    shares = classify_unlabelled(model_out, data, work, img_dir, prefix="pudong")
+    return {"model": str(model_out), "mb": round(model_out.stat().st_size / 1e6, 2), "class_shares": shares}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "shanghai_pudong")
@@ -121,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--report", type=Path, default=None, help="write the per-class IoU chart here, print the table")
+    p.add_argument("--bundle", default=None, help="run whose model becomes --model-out (with the unlabelled tiles' "
+                                                  "previews in docs/img)")
+    p.add_argument("--model-out", type=Path, default=REPO / "models" / "csagfnet_pudong.onnx")
     a = p.parse_args(argv)
     import torch
 
@@ -135,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
                                    "validation": validation_through_classify(old, a.data, VAL, a.work),
                                    "onnx": str(old), "note": "bundled csagfnet_shanghai.onnx, same split"}
         results_path.write_text(json.dumps(results, indent=1))
+    if a.report or a.bundle:
+        if a.report:
+            print(report(results, a.report))
+        if a.bundle:
+            print(json.dumps(bundle(results, a.bundle, a.data, a.work, a.model_out, REPO / "docs" / "img"), indent=1))
+        return 0
     for name in a.runs.split(","):
         if name in results:
             say(f"{name}: done before, skipped")

@@ -81,7 +81,8 @@ def validation_through_classify(model_path: Path, data: Path, tiles: list[str], 
     return metrics_from_confusion(cm).to_dict([c.name for c in FUNCTIONAL_CLASSES])
 
 
-def classify_unlabelled(model_path: Path, data: Path, folder: Path, img_dir: Path) -> dict[str, dict[str, float]]:
+def classify_unlabelled(model_path: Path, data: Path, folder: Path, img_dir: Path,
+                        prefix: str = "shanghai") -> dict[str, dict[str, float]]:
     """Classify the four unlabelled tiles, write small previews to img_dir; return class shares per tile."""
     import numpy as np
     import rasterio
@@ -95,8 +96,8 @@ def classify_unlabelled(model_path: Path, data: Path, folder: Path, img_dir: Pat
         vhr = data / "vhr" / f"{tile}.tif"
         out = folder / f"{tile}_zones.tif"
         classify_scene(ClassifyConfig(str(vhr), str(data / NTL_FILE), str(model_path), str(out)), warn=None)
-        preview_png(vhr, out, img_dir / f"shanghai_{tile}.png", max_pixels=256, dpi=60,
-                    title=f"Shanghai Pudong {tile} (no labels): csagfnet_shanghai")
+        preview_png(vhr, out, img_dir / f"{prefix}_{tile}.png", max_pixels=256, dpi=60,
+                    title=f"Shanghai Pudong {tile} (no labels): {model_path.stem}")
         with rasterio.open(out) as src:
             counts = np.bincount(src.read(1).ravel(), minlength=8)
         total = max(int(counts[1:].sum()), 1)
