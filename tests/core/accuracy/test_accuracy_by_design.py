@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pytest
 
+from accuracy_rasters import NODATA, class_map  # noqa: F401 (fixture)
+from csagf_plugin.core.accuracy import assess_map, sample_points
 from csagf_plugin.core.accuracy.design import SamplingDesign
 from csagf_plugin.core.accuracy.estimators import (
     INTERPRETERS_DISAGREE,
@@ -242,3 +244,25 @@ def test_final_reference_rule() -> None:
 
     assert final_reference([1, 2, 3, None, 4], [1, 3, 1, 2, None], [None, None, 2, None, None]) == [
         1, None, 2, 2, 4]
+
+
+@pytest.mark.parametrize("design, kwargs, estimator", [
+    ("simple_random", {"n": 40}, POST_STRATIFIED),
+    ("stratified_random", {"n": 40, "allocation": "equal"}, OLOFSSON),
+    ("systematic", {"n": 40, "layout": "unaligned"}, POST_STRATIFIED),
+])
+def test_sample_then_assess_with_the_sample_design(class_map, design: str, kwargs: dict, estimator: str) -> None:
+    """Points labelled with the map's own class: every point is correct, so OA is the area share of the map classes
+    that got points (1 unless a rare class got none: its area is missing, and a warning says so); the estimator is
+    the design's."""
+    path, classes = class_map
+    points = sample_points(path, design, seed=2, **kwargs)
+    reference = classes[points.row, points.col]
+    assert ((reference != 0) & (reference != NODATA)).all()
+    result = assess_map(path, points.x, points.y, reference, points.crs_wkt, design=points.sampling_design)
+    assert result.estimator == estimator
+    pixels = {c: int(((classes == c)).sum()) for c in (1, 2, 3, 4, 5)}
+    sampled = set(points.map_class.tolist())
+    assert result.overall_accuracy.value == pytest.approx(sum(pixels[c] for c in sampled) / sum(pixels.values()))
+    assert (sampled == set(pixels)) or any("no sample point" in w for w in result.warnings)
+    assert result.design["design"] == design and result.design["seed"] == 2
