@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 from accuracy_scene import map_array, reference_array, write_classes, write_points
-
 from qgis.core import QgsField, QgsVectorLayer
 from qgis.PyQt.QtCore import QVariant
 

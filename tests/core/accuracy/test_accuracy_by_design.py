@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 import pytest
-
 from accuracy_rasters import NODATA, class_map  # noqa: F401 (fixture)
+
 from csagf_plugin.core.accuracy import assess_map, sample_points
 from csagf_plugin.core.accuracy.design import SamplingDesign
 from csagf_plugin.core.accuracy.estimators import (

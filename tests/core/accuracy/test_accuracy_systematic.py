@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from accuracy_rasters import NODATA, ORIGIN, PIXEL, class_map  # noqa: F401 (fixture)
+
 from csagf_plugin.core.accuracy import map_summary
 from csagf_plugin.core.accuracy.sampling import sample_points
 from csagf_plugin.core.accuracy.systematic import grid_cell
