@@ -266,3 +266,23 @@ def test_sample_then_assess_with_the_sample_design(class_map, design: str, kwarg
     assert result.overall_accuracy.value == pytest.approx(sum(pixels[c] for c in sampled) / sum(pixels.values()))
     assert (sampled == set(pixels)) or any("no sample point" in w for w in result.warnings)
     assert result.design["design"] == design and result.design["seed"] == 2
+
+
+def test_stehman_2x2_with_other_strata_by_hand() -> None:
+    """Strata A (600 pixels) and B (400), 4 points each, (map, reference):
+    A: (1,1) (1,1) (2,1) (2,2); B: (1,1) (2,2) (2,2) (2,1).
+
+    OA: correct 1,1,0,1 in A and 1,1,1,0 in B: (600 * 0.75 + 400 * 0.75) / 1000 = 0.75;
+      s² = 0.25 in both, V = (600² * 0.25/4 + 400² * 0.25/4) / 1000² = 0.0325, SE = 0.180278.
+    Area share of reference class 1: 1,1,1,0 in A (0.75, s² 0.25), 1,0,0,1 in B (0.5, s² 1/3):
+      (450 + 200) / 1000 = 0.65, V = (22,500 + 13,333.3) / 10^6 = 0.0358333, SE = 0.189297.
+    UA_1 = (300 + 100) / (300 + 100) = 1; PA_1 = 400 / 650 = 8/13.
+    """
+    m = [1, 1, 2, 2, 1, 2, 2, 2]
+    r = [1, 1, 1, 2, 1, 2, 2, 1]
+    s = [1, 1, 1, 1, 2, 2, 2, 2]
+    result = stehman_estimates(m, r, s, {1: 600, 2: 400})
+    assert (result.overall_accuracy.value, result.overall_accuracy.se) == pytest.approx((0.75, 0.180278), abs=1e-6)
+    one = result.class_result(1)
+    assert (one.area_proportion.value, one.area_proportion.se) == pytest.approx((0.65, 0.189297), abs=1e-6)
+    assert one.users_accuracy.value == pytest.approx(1.0) and one.producers_accuracy.value == pytest.approx(8 / 13)
