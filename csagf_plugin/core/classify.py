@@ -21,18 +21,20 @@ from typing import Callable
 
 import numpy as np
 import rasterio
-from rasterio.enums import ColorInterp, MaskFlags
 from rasterio._err import CPLE_BaseError
+from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from .errors import Canceled, InputError
+from .io_errors import raise_io_error
 from .model import LoadedModel, load_model
 from .model_card import FunctionalClass, ModelCard, normalise_ntl, normalise_vhr
 from .progress import Progress, SilentProgress
 from .raster import area_unit, check_overlap, ntl_on_grid, open_raster, pixel_area
 from .resolution import FAR_FACTOR, ResamplePlan, ground_pixel_size_m, plan_resampling, regrid, write_resampled_vrt
-from .safe_output import check_outputs, raise_io_error, temp_path
+from .output_checks import check_outputs
+from .safe_output import temp_path
 from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileBlock, TileGrid
 from .value_checks import check_ntl_range, vhr_scale

@@ -1,7 +1,6 @@
-"""Outputs that never destroy an input and never stay half-written.
+"""Outputs that never stay half-written.
 
-Every algorithm checks its outputs before it starts (`check_outputs`, `check_output_folder`, `check_file_name`),
-writes each output to a temporary file beside it and renames it into place at the very end (`atomic_output`,
+Every algorithm checks its outputs before it starts (core/output_checks.py), writes each output to a temporary file beside it and renames it into place at the very end (`atomic_output`,
 `temp_path` + `commit`). The temporary files of a run are remembered, so that an error, a cancel or SIGTERM/SIGINT
 (`interruptible`) removes them; files a killed run could not remove (SIGKILL, power loss) are removed by the next
 run that writes into the same folder (`remove_stale_temps`), and only those: their names carry a mark, the host
@@ -10,7 +9,6 @@ and the process id, and a file is stale only when that process is gone.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import shutil
@@ -20,9 +18,10 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator
 
-from .errors import InputError, Interrupted, OutputError
+from .errors import Interrupted, OutputError
+from .io_errors import is_write_error, output_error
 
 TEMP_MARK = ".csagf-partial-"
 # .<final name>.csagf-partial-<host>-<pid>-<8 hex><final suffix>[<sidecar suffixes such as .aux.xml>]
@@ -35,162 +34,6 @@ _lock = threading.Lock()
 def _host() -> str:
     """This machine's name reduced to what a temporary file name may hold."""
     return (re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname()) or "host")[:24]
-
-
-def _same(a: str, b: str) -> bool:
-    """True when two paths name the same file: equal real paths, or the same inode (hard links)."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def _file_part(path: str) -> str:
-    """The file of a GDAL/OGR source string ("x.gpkg|layername=y" -> "x.gpkg")."""
-    return path.split("|", 1)[0]
-
-
-def check_outputs(outputs: Mapping[str, str | None], inputs: Mapping[str, str | None],
-                  warn: Callable[[str], None] | None = None) -> None:
-    """Refuse outputs (role -> path) that are one of the inputs (role -> path), equal each other, are folders, or
-    whose folder is missing, a file or read-only; then remove stale temporary files from the output folders."""
-    seen: dict[str, str] = {}
-    for role, out in outputs.items():
-        if not out:
-            continue
-        out = _file_part(os.fspath(out))
-        for in_role, path in inputs.items():
-            if path and _same(out, _file_part(os.fspath(path))):
-                raise InputError(f"The {role} {out} is the {in_role}: writing it would destroy the input. Pick "
-                                 "another output file name.")
-        real = os.path.realpath(out)
-        if real in seen:
-            raise InputError(f"{out} is given twice, as the {seen[real]} and the {role}: pick a different file "
-                             "for each output.")
-        seen[real] = role
-        if os.path.isdir(out):
-            raise InputError(f"The {role} {out} is an existing folder: give a file name inside it.")
-        folder = os.path.dirname(real)
-        if os.path.isfile(folder):
-            raise InputError(f"The folder of the {role}, {folder}, is an existing file: pick another output path.")
-        if not os.path.isdir(folder):
-            raise InputError(f"The folder of the {role}, {folder}, does not exist: create it or pick another "
-                             "output path.")
-        _check_writable(folder, role)
-    for folder in {os.path.dirname(real) for real in seen}:
-        _report_stale(folder, warn)
-
-
-def check_output_folder(folder: str, role: str, inputs: Mapping[str, str | None] = {},
-                        warn: Callable[[str], None] | None = None) -> None:
-    """Refuse an output folder that is an existing file or an input, or that cannot be created or written; remove
-    stale temporary files from it. The folder itself is not created here (a failed run must not leave it)."""
-    folder = os.fspath(folder)
-    if not folder:
-        raise InputError(f"No {role} given: pick a folder.")
-    if os.path.isfile(folder):
-        raise InputError(f"The {role} {folder} is an existing file, not a folder: pick a folder.")
-    for in_role, path in inputs.items():
-        if path and _same(folder, _file_part(os.fspath(path))):
-            raise InputError(f"The {role} {folder} is the {in_role}: pick another folder.")
-    existing = os.path.realpath(folder)
-    while not os.path.isdir(existing):  # the nearest existing folder above, where the new one will be made
-        if os.path.isfile(existing):
-            raise InputError(f"The {role} {folder} cannot be created: {existing} is a file.")
-        existing = os.path.dirname(existing)
-    _check_writable(existing, role)
-    if os.path.isdir(folder):
-        _report_stale(folder, warn)
-
-
-def check_file_name(name: str, role: str) -> str:
-    """Refuse a name (run name, prefix) that would put a file outside its output folder; return it."""
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name or ":" in name:
-        raise InputError(f"The {role} '{name}' cannot be used in file names: it must not be empty, '.', '..' or "
-                         "hold '/', '\\' or ':' (it would write outside the output folder). Pick a plain name such "
-                         "as 'csagfnet'.")
-    return name
-
-
-def _check_writable(folder: str, role: str) -> None:
-    """Raise OutputError when a folder cannot take new files (read-only permissions or file system)."""
-    probe = os.path.join(folder, f".csagf-write-test-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        os.remove(probe)
-    except OSError as exc:
-        raise output_error(exc, os.path.join(folder, "…"), role) from None
-
-
-def output_error(exc: BaseException, path: str, role: str = "output") -> OutputError:
-    """One clear line for a failed write of `path`, the original cause named."""
-    folder = os.path.dirname(os.path.abspath(path))
-    number = getattr(exc, "errno", None)
-    text = " ".join(str(e) for e in _chain(exc)).lower()
-    if number == errno.ENOSPC or "no space left" in text or _nearly_full(folder):
-        free = _free_bytes(folder)
-        return OutputError(f"No space left on device while writing the {role} {path} (folder {folder}"
-                           f"{f', {free / 1e6:.1f} MB free' if free is not None else ''}): free some space or "
-                           "pick an output folder on another disk. Nothing was written.")
-    if number in (errno.EACCES, errno.EPERM, errno.EROFS) or "read-only" in text or "permission denied" in text:
-        return OutputError(f"The {role} cannot be written in {folder}: the folder is read-only "
-                           f"({_first_line(exc)}). Pick a folder you can write to.")
-    return OutputError(f"The {role} {path} cannot be written ({_first_line(exc)}). Nothing was written.")
-
-
-def io_error(exc: BaseException, inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]) -> Exception:
-    """One clear line for an I/O failure in the middle of a run: a write (disk full, read-only) names the output,
-    a read names the input that is truncated or corrupt; anything else is handed back as it is."""
-    if _is_write_error(exc):
-        role, path = next(((r, p) for r, p in outputs.items() if p), ("output", ""))
-        return output_error(exc, path, role)
-    text = " ".join(str(e) for e in _chain(exc))
-    named = [(r, p) for r, p in inputs.items() if p and os.path.basename(p) in text]
-    if not named and "read" in text.lower():
-        named = [(r, p) for r, p in inputs.items() if p][:1]
-    for role, path in named:
-        return InputError(f"The {role} {path} cannot be read: the file is truncated or corrupt "
-                          f"({_first_line(exc)}). Export or download it again.")
-    return exc
-
-
-def raise_io_error(exc: BaseException, inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]):
-    """Raise io_error's one clear line for `exc` (the original as its cause), or `exc` itself when unknown."""
-    error = io_error(exc, inputs, outputs)
-    if error is exc:
-        raise exc
-    raise error from exc
-
-
-def _chain(exc: BaseException | None) -> Iterator[BaseException]:
-    """An exception and its causes (rasterio puts GDAL's details in the cause)."""
-    seen = 0
-    while exc is not None and seen < 8:
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-
-
-def _first_line(exc: BaseException) -> str:
-    """The most telling one-line text of an exception and its causes."""
-    texts = [str(e).strip().splitlines()[0] for e in _chain(exc) if str(e).strip()]
-    vague = ("see previous exception", "read failed", "write failed")
-    detailed = [t for t in texts if not any(v in t.lower() for v in vague)]
-    return (detailed or texts or [type(exc).__name__])[0]
-
-
-def _free_bytes(folder: str) -> int | None:
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return None
-
-
-def _nearly_full(folder: str) -> bool:
-    free = _free_bytes(folder)
-    return free is not None and free < 1 << 20
 
 
 def temp_path(final: str) -> str:
@@ -302,7 +145,7 @@ def atomic_outputs(finals: list[str | os.PathLike], role: str = "output") -> Ite
     except OSError as exc:
         for temp in temps:
             discard(temp)
-        if _is_write_error(exc):
+        if is_write_error(exc):
             raise output_error(exc, finals[0], role) from exc
         raise
     except BaseException:
@@ -316,15 +159,6 @@ def atomic_outputs(finals: list[str | os.PathLike], role: str = "output") -> Ite
             for rest in temps[i + 1:]:
                 discard(rest)
             raise
-
-
-def _is_write_error(exc: BaseException) -> bool:
-    """True for an OSError of a write (disk full, read-only), as opposed to one of reading an input."""
-    number = getattr(exc, "errno", None)
-    if number in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG):
-        return True
-    text = " ".join(str(e) for e in _chain(exc)).lower()
-    return "write" in text or "no space left" in text
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
@@ -370,7 +204,7 @@ def _stale(match: re.Match, path: str, host: str) -> bool:
     return False
 
 
-def _report_stale(folder: str, warn: Callable[[str], None] | None) -> None:
+def report_stale(folder: str, warn: Callable[[str], None] | None) -> None:
     removed = remove_stale_temps(folder)
     if removed and warn is not None:
         warn(f"Removed {len(removed)} temporary file(s) that an interrupted run left in {folder}: "

@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 from qgis.core import QgsProcessingException, QgsProcessingUtils
 
-from ..core.safe_output import atomic_outputs, check_output_folder, check_outputs, commit_folder, discard, temp_folder
+from ..core.output_checks import check_output_folder, check_outputs
+from ..core.safe_output import atomic_outputs, commit_folder, discard, temp_folder
 
 _OGR_URI = re.compile(r"^ogr:dbname='(?P<path>.*?)'")  # a table added to an existing GeoPackage
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+]+:(?![\\/])")  # memory:, postgres:..., but not C:\ or C:/

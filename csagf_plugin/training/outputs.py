@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..core.progress import Warn, ignore_warning
-from ..core.safe_output import check_file_name, check_output_folder, check_outputs
+from ..core.output_checks import check_file_name, check_output_folder, check_outputs
 
 if TYPE_CHECKING:
     from .evaluate import EvaluateConfig

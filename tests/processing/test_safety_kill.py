@@ -37,7 +37,8 @@ def big_scene(folder: Path, size: int = 3072) -> tuple[Path, Path]:
     return vhr, ntl
 
 
-def test_sigterm_to_qgis_process_classify_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_qgis_process_classify_leaves_nothing(tmp_path, signum):
     vhr, ntl = big_scene(tmp_path / "in")
     out = tmp_path / "out"
     out.mkdir()
@@ -55,13 +56,13 @@ def test_sigterm_to_qgis_process_classify_leaves_nothing(tmp_path):
             time.sleep(0.05)
         assert temp_files(out), "classify never started writing"
         time.sleep(0.5)  # well inside the run: a few of its batches are written
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode != 0, stdout[-2000:]
-    assert "Stopped by SIGTERM: no output was written" in stderr, stderr[-2000:]
+    assert f"Stopped by {signal.Signals(signum).name}: no output was written" in stderr, stderr[-2000:]
     assert list(out.iterdir()) == []  # no map, no partial map, no temporary file
     assert snapshot(tmp_path / "in") == inputs
 
