@@ -190,6 +190,12 @@ class AccuracyAssessmentAlgorithm(CsagfAlgorithm):
             map_class = [field if raster >= 0 else raster for raster, field in zip(map_class, map_field)]
 
         design = self._design(parameters, context, design_values, point_strata, point_sizes)
+        if (design is not None and design.strata == "map_classes" and design.population
+                and {int(k): float(v) for k, v in design.population.items()}
+                != {int(k): float(v) for k, v in summary.class_pixels.items()}):
+            feedback.pushWarning("The map's class areas differ from those recorded when the points were drawn: was "
+                                 "the map changed, or are these points from another map? The estimates use the "
+                                 "map's areas now.")
         stratum, stratum_pixels = self._strata(parameters, context, x, y, summary.crs_wkt, stratum_field,
                                                bool(fields[self.STRATUM_FIELD]))
         if stratum is None and design is not None and design.strata == "other" and design.population:

@@ -157,3 +157,25 @@ def test_sample_size_from_the_bundled_model_card(map_path, tmp_path):
     data = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
     assert data["expected_users_accuracy"] == {str(c): pytest.approx(val_oa) for c in (1, 2, 3, 4)}
     assert data["allocation"] == "neyman"
+
+
+def test_points_drawn_on_another_map_are_flagged(map_path, tmp_path):
+    """The class areas recorded with the points differ from the map assessed: the log says so."""
+    import processing
+    from qgis.core import QgsProcessingFeedback
+
+    class Warnings(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def pushWarning(self, warning: str) -> None:  # noqa: N802
+            self.messages.append(warning)
+
+    points = run("random_points", {"MAP": map_path, "DESIGN": 1, "N": 12, "SEED": 2,
+                                   "OUTPUT": str(tmp_path / "p.gpkg")})["OUTPUT"]
+    other = str(write_classes(tmp_path / "other.tif", reference_array()))
+    feedback = Warnings()
+    processing.run("csagf:accuracy_assessment", {"MAP": other, "POINTS": points, "REFERENCE_FIELD": "map_class",
+                                                 "OUTPUT_HTML": str(tmp_path / "r.html")}, feedback=feedback)
+    assert any("class areas differ from those recorded" in m for m in feedback.messages)
