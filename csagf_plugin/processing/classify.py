@@ -46,6 +46,7 @@ class ClassifyAlgorithm(CsagfAlgorithm):
     BATCH_SIZE = "BATCH_SIZE"
     DEVICE = "DEVICE"
     THREADS = "THREADS"
+    WORKERS = "WORKERS"
     VHR_SCALE = "VHR_SCALE"
     VHR_PIXEL_SIZE = "VHR_PIXEL_SIZE"
     VHR_SCALE_VALUE = "VHR_SCALE_VALUE"
@@ -93,6 +94,12 @@ class ClassifyAlgorithm(CsagfAlgorithm):
         self._add(QgsProcessingParameterNumber(self.THREADS, "CPU threads (0 = all)",
                                                QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
                   "Threads onnxruntime uses on the CPU.", advanced=True)
+        self._add(QgsProcessingParameterNumber(self.WORKERS, "Worker processes (Dask; 0 or 1 = this process)",
+                                               QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
+                  "2 or more: classify on a Dask LocalCluster of that many worker processes, each with one "
+                  "onnxruntime session (CPU threads above per worker, 0 = cores / workers), block by block; the "
+                  "map is the same as in one process, written as a Cloud Optimized GeoTIFF. Needs the "
+                  "dask[distributed] package.", advanced=True)
         self._add(QgsProcessingParameterEnum(self.VHR_SCALE, "VHR scale", options=list(VHR_SCALE_LABELS),
                                              defaultValue=0),
                   "What the VHR values are divided by to bring them to the 0..1 the model expects. auto: from the "
@@ -152,7 +159,16 @@ class ClassifyAlgorithm(CsagfAlgorithm):
             vhr_scale=self._vhr_scale(parameters, context),
             vhr_pixel_size_m=self._pixel_size(parameters, context),
         )
-        result = classify_scene(config, progress=progress, warn=progress.warn)
+        workers = self.parameterAsInt(parameters, self.WORKERS, context)
+        if workers >= 2:
+            from ..scale.blocks import classify_on_dask
+            from ..scale.cluster import ClusterConfig
+
+            _python_for_workers()
+            result = classify_on_dask(config, ClusterConfig(workers=workers, threads=config.threads), progress,
+                                      progress.warn)
+        else:
+            result = classify_scene(config, progress=progress, warn=progress.warn)
         qml = write_style_for_raster(result.output_path, result.classes)
         feedback.pushInfo(f"Ran on {result.device} ({', '.join(result.providers)}).")
         if context.willLoadLayerOnCompletion(result.output_path):
@@ -171,3 +187,20 @@ class ClassifyAlgorithm(CsagfAlgorithm):
         """"auto", "card" or the given divisor."""
         mode = VHR_SCALE_LABELS[self.parameterAsEnum(parameters, self.VHR_SCALE, context)]
         return self.parameterAsDouble(parameters, self.VHR_SCALE_VALUE, context) if mode == "given" else mode
+
+
+def _python_for_workers() -> None:
+    """Dask starts its workers with multiprocessing, which runs sys.executable: inside QGIS that is the QGIS
+    program, or (qgis_process) whatever `python3` comes first on PATH, maybe another Python whose standard
+    library does not match QGIS's.  Point multiprocessing at QGIS's own Python interpreter."""
+    import multiprocessing
+    import sys
+
+    from ..core.errors import InputError
+    from ..environment.location import find_qgis_python
+
+    python = find_qgis_python()
+    if python is None:
+        raise InputError(f"QGIS's Python interpreter was not found beside {sys.executable}, so no Dask workers can "
+                         "start: set Worker processes to 0 to classify in this process.")
+    multiprocessing.set_executable(python)
