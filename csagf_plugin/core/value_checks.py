@@ -4,11 +4,12 @@ The value range is read from a sample of windows spread over the raster (never t
 is chosen from it (`vhr_scale`), night light outside a physical range is named (`check_ntl_range`), and rasters
 that are not class maps are refused where a class map is expected (`check_class_map`).
 
-How the VHR scale is chosen ("auto"): the model card gives the divisor that brings the training VHR's digital
-numbers to 0..1 per data type (uint8 255, uint16 65535). When the raster's 99.9th percentile fills at least a
-quarter of that range, the card's divisor is used. Otherwise the values are scaled by the first of 1, 255, 10000
-(reflectance times 10000, the usual convention of uint16 surface reflectance) and 65535 that holds the 99.9th
-percentile, with a warning naming the range found. "card" always uses the card's divisor; a number is used as is.
+How the VHR scale is chosen ("auto"): the model card gives the divisor its training VHR was scaled by per data
+type (uint8 255, uint16 65535) and the mean of the training VHR after that scaling. The card's divisor is used
+when it brings the raster's mean within a factor 2 of the training mean; otherwise the divisor of 1, 255, 2047,
+4095, 10000 (reflectance times 10000, the usual convention of uint16 surface reflectance) and 65535 that brings the
+mean closest to it (never pushing the 99.9th percentile above 1.5), with a warning naming the values found.
+"card" always uses the card's divisor, a number is used as it is; both warn when the values do not fit.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from .model_card import ModelCard
 
 SAMPLE_WINDOWS = 16  # windows read per raster (a 4 x 4 grid)
 SAMPLE_SIZE = 256  # window edge in pixels
-AUTO_SCALES = (1.0, 255.0, 10000.0, 65535.0)  # divisors "auto" picks from, smallest first
+# Divisors "auto" picks from: float 0..1, 8, 11 and 12 bit, reflectance x 10000 (uint16 surface reflectance), 16 bit.
+AUTO_SCALES = (1.0, 255.0, 2047.0, 4095.0, 10000.0, 65535.0)
 NTL_MAX_RADIANCE = 1e5  # above any night-light radiance (VIIRS DNB: at most a few thousand nW/cm²/sr)
 CLASS_MAP_MAX_VALUES = 100  # distinct values a class map may hold
 VHR_SCALE_MODES = ("auto", "card")
@@ -39,6 +41,7 @@ class ValueRange:
 
     minimum: float  # smallest valid value
     maximum: float  # largest valid value
+    mean: float  # mean of the valid values
     low: float  # 0.1th percentile
     high: float  # 99.9th percentile
     valid: int  # valid values sampled (nodata, masked and non-finite values left out)
@@ -67,10 +70,11 @@ def sample_range(src: rasterio.DatasetReader, bands: list[int]) -> ValueRange:
         if valid.size:
             values.append(valid.astype(np.float64, copy=False))
     if not values:
-        return ValueRange(np.nan, np.nan, np.nan, np.nan, 0, sampled)
+        return ValueRange(np.nan, np.nan, np.nan, np.nan, np.nan, 0, sampled)
     allv = np.concatenate(values)
     low, high = np.percentile(allv, [0.1, 99.9])
-    return ValueRange(float(allv.min()), float(allv.max()), float(low), float(high), int(allv.size), sampled)
+    return ValueRange(float(allv.min()), float(allv.max()), float(allv.mean()), float(low), float(high),
+                      int(allv.size), sampled)
 
 
 def _read(src: rasterio.DatasetReader, bands: list[int], window: Window) -> np.ma.MaskedArray:
@@ -100,7 +104,7 @@ def _fmt(value: float) -> str:
 
 def vhr_scale(src: rasterio.DatasetReader, bands: list[int], card: ModelCard, mode: str | float,
               note: Callable[[str], None]) -> float:
-    """The divisor that brings this VHR raster to the 0..1 the model expects, by `mode` ("auto", "card" or a
+    """The divisor that brings this VHR raster to what the model saw in training, by `mode` ("auto", "card" or a
     number); refuses rasters with no valid pixel and says when the values do not fit the divisor."""
     dtype = src.dtypes[bands[0] - 1]
     card_scale = card.vhr_scale.get(dtype)
@@ -109,8 +113,9 @@ def vhr_scale(src: rasterio.DatasetReader, bands: list[int], card: ModelCard, mo
     if found.valid == 0 and not has_valid_pixel(src, bands):
         raise InputError(f"VHR raster {name} has no valid pixel (all no data, NaN or masked): classifying it would "
                          "give an empty map. Pick the right raster, or fix its nodata value.")
-    described = (f"VHR raster {name} is {dtype} with values {_fmt(found.low)} to {_fmt(found.high)} "
-                 f"(0.1th to 99.9th percentile of a sample)") if found.valid else f"VHR raster {name}"
+    target = float(np.mean(card.vhr_mean))  # the training VHR's mean after its scaling
+    described = (f"VHR raster {name} is {dtype} with values {_fmt(found.low)} to {_fmt(found.high)} and mean "
+                 f"{_fmt(found.mean)} (0.1th to 99.9th percentile of a sample)") if found.valid else f"VHR raster {name}"
     if isinstance(mode, str) and mode not in VHR_SCALE_MODES:
         try:
             mode = float(mode)
@@ -121,31 +126,41 @@ def vhr_scale(src: rasterio.DatasetReader, bands: list[int], card: ModelCard, mo
         scale = float(mode)
         if not scale > 0:
             raise InputError(f"VHR scale {mode} must be above 0 (e.g. 255 or 10000), or auto or card.")
-    elif mode == "card" or not found.valid:
+    elif mode == "card" or not found.valid or not target > 0:
         scale = float(card_scale or 1.0)
-    elif card_scale and card_scale / 4 <= found.high <= card_scale * 1.001:
-        scale = float(card_scale)
     else:
-        fitting = [s for s in AUTO_SCALES if found.high <= s * 1.001]
-        if not fitting:
-            known = ", ".join(f"{s:g}" for s in AUTO_SCALES)
-            raise InputError(f"{described}: above any scale the plugin knows ({known}). Give the VHR scale that "
-                             "brings the values to 0..1.")
-        scale = fitting[0]
-    if isinstance(mode, str) and mode == "auto" and found.valid and scale != (card_scale or 1.0):
-        why = "the model card gives no scale for this data type" if not card_scale else (
-            f"the model card's {card_scale:g} for {dtype} would make the image "
-            + ("nearly black" if found.high < card_scale / 4 else "overflow") + " and the map almost one class")
-        note(f"{described}: divided by {scale:g} (VHR scale auto) because {why}. Set the VHR scale to a number "
-             "(e.g. 4095 for 12-bit data) or to 'card' if that is wrong.")
-        return scale
-    if found.valid:
-        top, bottom = found.high / scale, found.low / scale
-        if top > 1.5 or top < 0.25 or bottom < -0.5:
-            note(f"{described}: divided by {scale:g} they span {_fmt(bottom)} to {_fmt(top)}, but the model "
-                 "expects 0 to 1, so the map may be nearly one class. Use VHR scale auto, or give the scale that "
-                 "brings the values to 0..1.")
+        scale = _auto_scale(found, card_scale, target, described)
+        if scale != (card_scale or 1.0):
+            why = ("the model card gives no divisor for this data type" if not card_scale else
+                   f"the model card's {card_scale:g} for {dtype} would give a mean of "
+                   f"{_fmt(found.mean / card_scale)} where the training VHR had {_fmt(target)}")
+            note(f"{described}: divided by {scale:g} (VHR scale auto), which gives the training VHR's mean "
+                 f"{_fmt(target)} best, because {why}. Set the VHR scale to a number (e.g. 4095 for 12-bit data) "
+                 "or to 'card' if that is wrong.")
+            return scale
+    if found.valid and target > 0:
+        top, mean = found.high / scale, found.mean / scale
+        if top > 1.5 or not target / 3 <= mean <= 3 * target:
+            note(f"{described}: divided by {scale:g} their mean is {_fmt(mean)} and 99.9 % lie below {_fmt(top)}, "
+                 f"but the model was trained on a mean of {_fmt(target)} in 0..1, so the map may be nearly one "
+                 "class. Use VHR scale auto, or give the divisor that brings the values there.")
     return scale
+
+
+def _auto_scale(found: ValueRange, card_scale: float | None, target: float, described: str) -> float:
+    """The card's divisor when it brings the sample's mean within a factor 2 of the training mean, else the
+    divisor of AUTO_SCALES that brings it closest (among those that do not push the 99.9th percentile over 1.5)."""
+    def off(scale: float) -> float:
+        return abs(np.log(max(found.mean, 1e-12) / scale / target))
+
+    if card_scale and off(card_scale) <= np.log(2):
+        return float(card_scale)
+    usable = [s for s in AUTO_SCALES if found.high <= 1.5 * s]
+    if not usable:
+        known = ", ".join(f"{s:g}" for s in AUTO_SCALES)
+        raise InputError(f"{described}: above any divisor the plugin knows ({known}). Give the VHR scale that "
+                         "brings the values to 0..1.")
+    return float(min(usable, key=off))
 
 
 def check_ntl_range(src: rasterio.DatasetReader, bands: list[int], card: ModelCard,

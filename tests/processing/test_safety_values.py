@@ -56,7 +56,7 @@ def test_uint16_reflectance_is_divided_by_10000_not_65535(scene, tmp_path):
     assert any("divided by 10000 (VHR scale auto)" in w and "uint16 with values" in w for w in warnings), warnings
     assert np.mean(auto == scene["map"]) > 0.99  # the map of the same image in 8 bits
     card, warnings = classify(scene, vhr, tmp_path / "card.tif", VHR_SCALE=1)  # the model card's 65535
-    assert any("the model expects 0 to 1, so the map may be nearly one class" in w for w in warnings), warnings
+    assert any("but the model was trained on a mean of" in w for w in warnings), warnings
     assert np.bincount(card.ravel()).max() / card.size > 0.99  # what the user got in silence before
     given, _ = classify(scene, vhr, tmp_path / "given.tif", VHR_SCALE=2, VHR_SCALE_VALUE=39 * 255)
     assert np.mean(given == scene["map"]) > 0.99
@@ -69,7 +69,7 @@ def test_float_vhr_in_0_to_255_is_scaled_and_beyond_any_scale_refused(scene, tmp
     assert np.mean(zones == scene["map"]) > 0.99
     huge = write_like(tmp_path / "huge.tif", scene["vhr"], read(scene["vhr"]).astype(np.float32) * 1e4)
     before = snapshot(tmp_path)
-    with pytest.raises(QgsProcessingException, match="above any scale the plugin knows"):
+    with pytest.raises(QgsProcessingException, match="above any divisor the plugin knows"):
         classify(scene, huge, tmp_path / "never.tif")
     assert snapshot(tmp_path) == before
 
