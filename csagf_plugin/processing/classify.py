@@ -102,10 +102,11 @@ class ClassifyAlgorithm(CsagfAlgorithm):
                   "dask[distributed] package.", advanced=True)
         self._add(QgsProcessingParameterEnum(self.VHR_SCALE, "VHR scale", options=list(VHR_SCALE_LABELS),
                                              defaultValue=0),
-                  "What the VHR values are divided by to bring them to the 0..1 the model expects. auto: from the "
-                  "values found (uint16 reflectance 0-10000 is divided by 10000, 8-bit data in a 16-bit raster by "
-                  "255, float already in 0..1 by 1), with a warning whenever this differs from the model card; "
-                  "card: the model card's divisor for the raster's data type; given: the number below.",
+                  "What the VHR values are divided by to bring them to the 0..1 the model was trained on. auto: the "
+                  "model card's divisor while it brings a sample's mean near the training VHR's (the card records "
+                  "it), else the one of 1, 255, 2047, 4095, 10000 and 65535 that does (e.g. 10000 for uint16 "
+                  "reflectance given to a model trained on 8-bit images), with a warning; card: the model card's "
+                  "divisor for the raster's data type; given: the number below. An all-no-data VHR is refused.",
                   advanced=True)
         self._add(QgsProcessingParameterNumber(self.VHR_SCALE_VALUE, "VHR scale value (with 'given')",
                                                QgsProcessingParameterNumber.Double, 255.0, False, 1e-6, 1e9),
