@@ -83,7 +83,7 @@ def classify_on_dask(config: ClassifyConfig, cluster: ClusterConfig = ClusterCon
     if client is not None:
         jobs, results = _run_blocks(client, scene, cluster.threads, blocks, folder, progress, note)
     else:
-        with dask_client(cluster) as (dask, threads):
+        with dask_client(cluster, config.device) as (dask, threads):
             jobs, results = _run_blocks(dask, scene, threads, blocks, folder, progress, note)
     result = _assemble(config, grid, blocks, jobs, results, local_model, plan)
     if not cluster.keep_blocks:
