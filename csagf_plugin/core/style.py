@@ -75,8 +75,10 @@ def qml_for_classes(classes: Sequence[FunctionalClass]) -> str:
 
 def write_qml(path: str | os.PathLike, classes: Sequence[FunctionalClass]) -> str:
     """Write the QML of `classes` to `path`; return the path."""
+    from .safe_output import atomic_output
+
     path = os.fspath(path)
-    with open(path, "w", encoding="utf-8") as f:
+    with atomic_output(path, "style") as temp, open(temp, "w", encoding="utf-8") as f:
         f.write(qml_for_classes(classes))
     return path
 

@@ -20,9 +20,10 @@ import numpy as np
 from ..core.errors import Canceled, InputError
 from ..core.model_card import FUNCTIONAL_CLASSES, ModelCard
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
+from ..core.safe_output import atomic_outputs
 from .atomic_file import atomic_file
-from .outputs import check_train_outputs
 from .metrics import metrics_from_confusion
+from .outputs import check_train_outputs
 from .splits import Split, split_by_blocks
 from .tile_store import TileStore
 
@@ -462,10 +463,12 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
         card.metrics = {**{k: round(float(v), 4) for k, v in state["best_val"].items()},
                         **{f"{test_name}_{k}": round(float(v), 4) for k, v in test.summary().items()
                            if np.isfinite(v)}, "best_epoch": state["best_epoch"]}
-        (paths["test_metrics.json"]).write_text(json.dumps({"split": test_name, **test_dict}, indent=1))
-        plot_training_curves(history, paths["curves.png"])
-        plot_confusion_matrix(cm, names, paths["confusion.png"],
-                              f"{config.model}: {test_name} split, mIoU {test.miou:.3f}, OA {test.oa:.3f}")
+        with atomic_outputs([paths["test_metrics.json"], paths["curves.png"], paths["confusion.png"]],
+                            "training report") as (metrics_json, curves_png, confusion_png):
+            Path(metrics_json).write_text(json.dumps({"split": test_name, **test_dict}, indent=1))
+            plot_training_curves(history, curves_png)
+            plot_confusion_matrix(cm, names, confusion_png,
+                                  f"{config.model}: {test_name} split, mIoU {test.miou:.3f}, OA {test.oa:.3f}")
         if config.export:
             from .export import export_onnx
 
