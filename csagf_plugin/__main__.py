@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--batch-size", type=int, default=4, help="tiles per onnxruntime call (default 4)")
     c.add_argument("--device", default="auto", choices=list(DEVICES))
     c.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = all cores, or cores/workers)")
+    c.add_argument("--pixel-size", type=float, metavar="M",
+                   help="ground pixel size (m) the VHR is resampled to for prediction; 0 = as it is "
+                        "(default: the model card's); the maps stay on the VHR grid")
+    c.add_argument("--vhr-scale", default="auto",
+                   help="what VHR values are divided by: auto (from the values), card, or a number (default auto)")
     c.add_argument("--no-overlap-io", action="store_true", help="read, infer and blend one after another")
     d = c.add_argument_group("Dask")
     d.add_argument("--scheduler", help="'auto' starts a LocalCluster; tcp://host:8786 uses a running scheduler")
@@ -131,7 +136,8 @@ def classify_command(args: argparse.Namespace) -> int:
                                        "csagfnet_sample.onnx")
     base = ClassifyConfig(vhr_path=inputs[0], ntl_path=args.ntl, model_path=model, output_path=args.out,
                           tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
-                          device=args.device, threads=args.threads, overlap_io=not args.no_overlap_io)
+                          device=args.device, threads=args.threads, overlap_io=not args.no_overlap_io,
+                          vhr_pixel_size_m=args.pixel_size, vhr_scale=_vhr_scale(args.vhr_scale))
     if args.per_input:
         if args.confidence or args.gate:
             raise InputError("With --per-input, give --confidence and --gate without paths: the files are named "
@@ -149,6 +155,19 @@ def classify_command(args: argparse.Namespace) -> int:
         return 0
     _classify_mosaic(args, base, inputs, outputs)
     return 0
+
+
+def _vhr_scale(text: str) -> str | float:
+    """--vhr-scale as ClassifyConfig wants it."""
+    if text in ("auto", "card"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise InputError(f"VHR scale '{text}' is not usable: give auto, card or a positive number (e.g. 255).")
+    return value
 
 
 def _with_outputs(config, outputs: dict[str, str | None]):

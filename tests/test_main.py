@@ -135,3 +135,13 @@ def test_quantise_verb_writes_an_int8_model_classify_can_use(scenes: dict[str, P
                  "--out", str(out)]) == 0
     with rasterio.open(out) as src:
         assert (src.read(1) == reference_map(scenes, scenes["a"])).mean() > 0.9
+
+
+def test_pixel_size_and_vhr_scale_reach_the_engine(scenes: dict[str, Path], capsys: pytest.CaptureFixture) -> None:
+    out = scenes["folder"] / "coarse.tif"
+    assert run(scenes, "--out", str(out), "--pixel-size", "2", "--vhr-scale", "255") == 0
+    assert "resampled from 1.00 m" in capsys.readouterr().err
+    with rasterio.open(out) as src, rasterio.open(scenes["a"]) as a:
+        assert src.shape == a.shape and src.transform == a.transform  # predicted at 2 m, written on the VHR grid
+    assert run(scenes, "--out", str(out), "--vhr-scale", "bright") == 2
+    assert "VHR scale 'bright'" in capsys.readouterr().err
