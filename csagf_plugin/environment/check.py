@@ -82,3 +82,11 @@ def installed_onnxruntime() -> str | None:
 def numpy_version() -> str | None:
     """The numpy that QGIS's GDAL bindings use in this Python, without importing it."""
     return distribution_version("numpy")
+
+
+def missing_module_message(module: str | None) -> str:
+    """What to tell a user whose algorithm stopped on `import <module>`."""
+    what = module or "A package the plugin needs"
+    return (f"{what} is not installed in QGIS's Python. Run Raster > CSAGF > Install dependencies "
+            "(or the Processing algorithm csagf:install_dependencies), then run this algorithm again; "
+            "training needs the full install.")

@@ -68,13 +68,14 @@ TRAINING = (
 
 def onnxruntime_requirement(flavour: str = "auto", installed: str | None = None,
                             cuda_usable: bool | None = None) -> Requirement:
-    """onnxruntime or onnxruntime-gpu; an already installed one is kept, since both together break each other.
+    """onnxruntime or onnxruntime-gpu; an already installed one is kept whatever the flavour, since both together
+    break each other (they install the same `onnxruntime` module): switching means uninstalling the other first.
 
     `installed` is the onnxruntime distribution QGIS's Python already has (see check.installed_onnxruntime).
     """
     if flavour not in ONNXRUNTIME_FLAVOURS:
         raise ValueError(f"onnxruntime flavour {flavour!r}: use one of {ONNXRUNTIME_FLAVOURS}")
-    if installed is not None and flavour == "auto":
+    if installed is not None:
         name = installed
     elif flavour == "gpu" or (flavour == "auto" and (nvidia_driver_present() if cuda_usable is None else cuda_usable)):
         name = ONNXRUNTIME_GPU

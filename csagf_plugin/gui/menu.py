@@ -1,4 +1,7 @@
-"""The "CSAGF > Assess accuracy by random points" entry of the Raster menu, which opens the labelling dock."""
+"""The Raster > CSAGF menu: the accuracy-labelling dock, the dependency installer and the environment check.
+
+Also the first-run offer: a message bar with an Install button when rasterio or onnxruntime is missing.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,12 @@ import os
 
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+from qgis.PyQt.QtWidgets import QAction, QPushButton
 
 MENU = "CSAGF"
 ACTION_TEXT = "Assess accuracy by random points"
+INSTALL_TEXT = "Install dependencies…"
+CHECK_TEXT = "Check environment (versions, GPU)…"
 ICON = os.path.join(os.path.dirname(__file__), "..", "..", "resources", "icon.svg")
 
 
@@ -47,3 +52,60 @@ def remove_menu_entry(iface, action: QAction) -> None:
         action.csagf_dock = None
     iface.removePluginRasterMenu(MENU, action)
     action.deleteLater()
+
+
+def open_algorithm_dialog(algorithm_id: str) -> None:
+    """The Processing dialog of `algorithm_id`: parameters, progress bar, log and result."""
+    import processing
+
+    processing.execAlgorithmDialog(algorithm_id, {})
+
+
+def _algorithm_action(iface, text: str, name: str, algorithm_id: str, tip: str) -> QAction:
+    action = QAction(QIcon(ICON), text, iface.mainWindow())
+    action.setObjectName(name)
+    action.setToolTip(tip)
+    action.triggered.connect(lambda _checked=False: open_algorithm_dialog(algorithm_id))
+    iface.addPluginToRasterMenu(MENU, action)
+    return action
+
+
+def add_menu_entries(iface) -> list[QAction]:
+    """Every entry of Raster > CSAGF: the accuracy dock, the installer and the environment check."""
+    return [
+        add_menu_entry(iface),
+        _algorithm_action(iface, INSTALL_TEXT, "csagfInstallDependencies", "csagf:install_dependencies",
+                          "Install rasterio, onnxruntime (and torch for training) for the CSAGF algorithms"),
+        _algorithm_action(iface, CHECK_TEXT, "csagfCheckEnvironment", "csagf:check_environment",
+                          "Versions, onnxruntime providers, whether the GPU is used, one model tile timed"),
+    ]
+
+
+def remove_menu_entries(iface, actions: list[QAction]) -> None:
+    """Remove what add_menu_entries added."""
+    remove_menu_entry(iface, actions[0])
+    for action in actions[1:]:
+        iface.removePluginRasterMenu(MENU, action)
+        action.deleteLater()
+
+
+def offer_install_if_missing(iface) -> list[str]:
+    """When inference packages are missing, a message bar offers the installer; returns the missing names."""
+    from ..environment.check import installed_onnxruntime, missing
+    from ..environment.requirements import INFERENCE, onnxruntime_requirement, profile_requirements
+
+    requirements = profile_requirements(INFERENCE, onnxruntime_requirement("auto", installed=installed_onnxruntime()))
+    absent = [status.requirement.name for status in missing(requirements)]
+    if not absent:
+        return []
+    bar = iface.messageBar()
+    message = bar.createMessage("CSAGF", f"needs {', '.join(absent)} to classify; install them for this QGIS "
+                                         "profile (QGIS itself is not changed).")
+    button = QPushButton("Install…", message)
+    button.setObjectName("csagfOfferInstall")
+    button.clicked.connect(lambda _checked=False: open_algorithm_dialog("csagf:install_dependencies"))
+    message.layout().addWidget(button)
+    from qgis.core import Qgis
+
+    bar.pushWidget(message, Qgis.Warning)
+    return absent

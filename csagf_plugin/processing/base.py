@@ -16,6 +16,8 @@ from qgis.core import (
 from ..core.errors import Canceled, CsagfError
 from ..core.safe_output import interruptible
 
+HELP_PAGE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "resources", "help", "index.html"))
+
 
 class FeedbackProgress:
     """Adapts QgsProcessingFeedback to core's Progress protocol (STYLE.md habit 2)."""
@@ -50,6 +52,22 @@ class CsagfAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self):  # noqa: N802
         return type(self)()
 
+    def icon(self):
+        """The plugin's icon, shown beside the algorithm in the toolbox and the modeler."""
+        from qgis.PyQt.QtGui import QIcon
+
+        from .provider import ICON
+
+        return QIcon(ICON)
+
+    def helpUrl(self) -> str:  # noqa: N802
+        """The algorithm's section of the help page shipped with the plugin (resources/help/index.html)."""
+        from qgis.PyQt.QtCore import QUrl
+
+        url = QUrl.fromLocalFile(HELP_PAGE)
+        url.setFragment(self.name())
+        return url.toString()
+
     def _add(self, parameter: QgsProcessingParameterDefinition, help_text: str, advanced: bool = False) -> None:
         """Add a parameter with its help text (a number's allowed range appended), flagged advanced for the tuning
         ones."""
@@ -77,6 +95,10 @@ class CsagfAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(exc) or "Canceled: no output was written.") from exc
         except CsagfError as exc:
             raise QgsProcessingException(str(exc)) from exc
+        except ModuleNotFoundError as exc:  # rasterio, onnxruntime or torch not installed in QGIS's Python yet
+            from ..environment.check import missing_module_message
+
+            raise QgsProcessingException(missing_module_message(exc.name)) from exc
 
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         """Turn parameters into one core call and return the outputs dict."""

@@ -27,8 +27,10 @@ class CsagfProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:  # noqa: N802
         from .accuracy_assessment import AccuracyAssessmentAlgorithm
+        from .check_environment import CheckEnvironmentAlgorithm
         from .classify import ClassifyAlgorithm
         from .evaluate import EvaluateAlgorithm
+        from .install_dependencies import InstallDependenciesAlgorithm
         from .prepare_training_data import PrepareTrainingDataAlgorithm
         from .random_points import RandomPointsAlgorithm
         from .sample_reference import SampleReferenceAlgorithm
@@ -37,5 +39,6 @@ class CsagfProvider(QgsProcessingProvider):
 
         for algorithm in (ClassifyAlgorithm(), SampleSizeAlgorithm(), RandomPointsAlgorithm(),
                           SampleReferenceAlgorithm(), AccuracyAssessmentAlgorithm(), PrepareTrainingDataAlgorithm(),
-                          TrainAlgorithm(), EvaluateAlgorithm()):
+                          TrainAlgorithm(), EvaluateAlgorithm(), InstallDependenciesAlgorithm(),
+                          CheckEnvironmentAlgorithm()):
             self.addAlgorithm(algorithm)

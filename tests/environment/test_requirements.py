@@ -30,6 +30,7 @@ def test_numpy_is_pinned_to_what_qgis_has(numpy, qgis, expected):
 def test_an_installed_onnxruntime_is_kept_so_the_two_builds_never_meet():
     assert onnxruntime_requirement("auto", installed="onnxruntime", cuda_usable=True).name == "onnxruntime"
     assert onnxruntime_requirement("auto", installed="onnxruntime-gpu", cuda_usable=False).name == "onnxruntime-gpu"
+    assert onnxruntime_requirement("gpu", installed="onnxruntime").name == "onnxruntime"
     assert onnxruntime_requirement("auto", installed=None, cuda_usable=True).name == "onnxruntime-gpu"
     assert onnxruntime_requirement("auto", installed=None, cuda_usable=False).name == "onnxruntime"
     assert onnxruntime_requirement("cpu", installed=None, cuda_usable=True).name == "onnxruntime"
