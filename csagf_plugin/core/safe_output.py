@@ -1,7 +1,7 @@
 """Outputs that never stay half-written.
 
-Every algorithm checks its outputs before it starts (core/output_checks.py), writes each output to a temporary file beside it and renames it into place at the very end (`atomic_output`,
-`temp_path` + `commit`). The temporary files of a run are remembered, so that an error, a cancel or SIGTERM/SIGINT
+Every algorithm checks its outputs before it starts (core/output_checks.py), writes each output to a temporary
+file beside it and renames it into place at the very end (`atomic_output`, `temp_path` + `commit`). The temporary files of a run are remembered, so that an error, a cancel or SIGTERM/SIGINT
 (`interruptible`) removes them; files a killed run could not remove (SIGKILL, power loss) are removed by the next
 run that writes into the same folder (`remove_stale_temps`), and only those: their names carry a mark, the host
 and the process id, and a file is stale only when that process is gone.
@@ -220,7 +220,7 @@ def discard_all() -> None:
 
 
 @contextmanager
-def interruptible() -> Iterator[None]:
+def interruptible(outcome: str = "no output was written and the temporary files were removed") -> Iterator[None]:
     """While the block runs, SIGTERM and SIGINT remove this process's temporary files and raise Interrupted, so
     the run ends as a failure that wrote nothing; a second signal exits at once. Only in the main thread (signal
     handlers cannot be set elsewhere: QGIS desktop runs algorithms in worker threads, where it cancels them)."""
@@ -234,8 +234,7 @@ def interruptible() -> Iterator[None]:
         received.append(signum)
         if len(received) > 1:
             os._exit(128 + signum)
-        raise Interrupted(f"Stopped by {signal.Signals(signum).name}: no output was written and the temporary "
-                          "files were removed.", signum)
+        raise Interrupted(f"Stopped by {signal.Signals(signum).name}: {outcome}.", signum)
 
     previous = {}
     for signum in (signal.SIGTERM, signal.SIGINT):

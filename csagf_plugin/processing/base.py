@@ -43,6 +43,9 @@ class CsagfAlgorithm(QgsProcessingAlgorithm):
     catchExceptions) is what processing.run and qgis_process call, and overriding it breaks them.
     """
 
+    # What a SIGTERM or SIGINT (qgis_process, Ctrl+C) leaves, in the one line the run ends with.
+    INTERRUPTED = "no output was written and the temporary files were removed"
+
     def group(self) -> str:
         return ""
 
@@ -88,7 +91,7 @@ class CsagfAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters: dict, context, feedback) -> dict[str, Any]:  # noqa: N802
         progress = FeedbackProgress(feedback)
         try:
-            with interruptible():
+            with interruptible(self.INTERRUPTED):
                 return self.run_algorithm(parameters, context, feedback, progress)
         except Canceled as exc:
             # An exception, not an empty result: qgis_process then exits with a non-zero status.

@@ -26,6 +26,8 @@ DEVICES = ["auto", "cpu", "cuda"]
 class TrainAlgorithm(CsagfAlgorithm):
     """Train a model on VHR + NTL + labels (or a prepared tile store), keep the best, export it with its card."""
 
+    INTERRUPTED = "the files being written were removed; the checkpoints of finished epochs are kept"
+
     TILES = "TILES"
     MODEL_TYPE = "MODEL_TYPE"
     WIDTH = "WIDTH"

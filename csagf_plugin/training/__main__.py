@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = TqdmProgress(args.command)
     try:
-        with interruptible():  # SIGTERM/SIGINT: temporary files removed, one line, a non-zero status
+        kept = ("the files being written were removed; the checkpoints of finished epochs are kept"
+                if args.command == "train" else "no output was written and the temporary files were removed")
+        with interruptible(kept):  # SIGTERM/SIGINT: temporary files removed, one line, a non-zero status
             return _run(args, progress)
     except Interrupted as exc:
         progress.close()

@@ -111,3 +111,35 @@ def test_a_later_run_removes_only_the_stale_temporary_files_of_the_plugin(csagf_
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_sigterm_to_the_training_cli_keeps_the_best_checkpoint_and_no_temporary_file(tmp_path):
+    import sys
+
+    from csagf_plugin.training.checkpoint import load_checkpoint
+    from csagf_plugin.training.tiles import PrepareConfig, SceneSource, prepare_tiles
+
+    paths = city(tmp_path / "city")
+    store = tmp_path / "tiles.npz"
+    prepare_tiles(PrepareConfig([SceneSource(str(paths.vhr), str(paths.labels))], str(paths.ntl), tile_size=64,
+                                output=str(store)))
+    run = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "csagf_plugin.training", "train", "--tiles", str(store),
+                                "--epochs", "500", "--patience", "500", "--batch-size", "4", "--block-size", "64",
+                                "--device", "cpu", "--name", "tiny", "--no-export", "--output-dir", str(run)],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (run / "tiny_last.pt").exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (run / "tiny_last.pt").exists(), "the first epoch never finished"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert stderr.count("error: Stopped by SIGTERM: the files being written were removed; the checkpoints of "
+                        "finished epochs are kept.") == 1, stderr[-2000:]
+    assert not temp_files(run)
+    assert load_checkpoint(run / "tiny_best.pt")["epoch"] >= 1  # the checkpoints written before stay whole
