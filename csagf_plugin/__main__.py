@@ -2,7 +2,8 @@
 
   classify   a VHR file, a list, a folder or a VRT + night light -> functional-zone map(s), Cloud Optimized GeoTIFF
              (the core call csagf:classify makes; --scheduler auto|tcp://host:8786 runs it on Dask)
-  quantise   an INT8 copy of a model (onnxruntime static quantisation), calibrated on tiles of your scene(s)
+  quantise   an INT8 copy of a model (onnxruntime static quantisation), calibrated on tiles of your scene(s),
+             or (--fp16) a float16 copy for the CUDA provider
   prepare, train, evaluate   the training verbs of `python -m csagf_plugin.training` (same options)
 
 Errors the user can fix print one line on stderr and exit with status 2; Ctrl+C exits with 130.
@@ -93,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--tiles", help="or a tile store (.npz) from prepare")
     q.add_argument("--count", type=int, default=32, help="calibration tiles (default 32)")
     q.add_argument("--method", default="percentile", help="calibration: minmax, percentile or entropy")
-    q.add_argument("--keep-float", nargs="*", default=[], help="more node names to keep in float")
+    q.add_argument("--keep-float", nargs="*", default=[], help="more node names (op types with --fp16) kept float")
+    q.add_argument("--fp16", action="store_true", help="write a float16 copy for the CUDA provider instead "
+                                                       "(no calibration)")
     for verb in TRAINING_VERBS:
         sub.add_parser(verb, help=f"training: python -m csagf_plugin {verb} --help", add_help=False)
     return parser
@@ -250,8 +253,12 @@ def _classify_mosaic(args: argparse.Namespace, base, inputs: list[str], outputs:
 
 def quantise_command(args: argparse.Namespace) -> int:
     """The quantise verb."""
-    from .training.quantise import QuantiseConfig, quantise_model
+    from .training.quantise import QuantiseConfig, quantise_model, to_fp16
 
+    if args.fp16:
+        settings = to_fp16(args.model, args.out, args.keep_float)
+        _log(f"{args.out}: float16, kept in float32: {', '.join(settings['float_ops'])}")
+        return 0
     result = quantise_model(QuantiseConfig(args.model, args.out, expand_inputs(args.vhr) if args.vhr else [],
                                            args.ntl, args.tiles, args.count, args.method, args.keep_float))
     _log(f"{result.output_path}: {result.quantised_nodes} convolutions in INT8, kept in float: "

@@ -145,3 +145,13 @@ def test_pixel_size_and_vhr_scale_reach_the_engine(scenes: dict[str, Path], caps
         assert src.shape == a.shape and src.transform == a.transform  # predicted at 2 m, written on the VHR grid
     assert run(scenes, "--out", str(out), "--vhr-scale", "bright") == 2
     assert "VHR scale 'bright'" in capsys.readouterr().err
+
+
+def test_quantise_fp16_needs_no_calibration(scenes: dict[str, Path]) -> None:
+    half = scenes["folder"] / "fp16.onnx"
+    assert main(["quantise", "--fp16", "--model", str(scenes["model"]), "--out", str(half)]) == 0
+    out = scenes["folder"] / "fp16_zones.tif"
+    assert main(["classify", "--vhr", str(scenes["a"]), "--ntl", str(scenes["ntl"]), "--model", str(half),
+                 "--out", str(out)]) == 0
+    with rasterio.open(out) as src:
+        assert (src.read(1) == reference_map(scenes, scenes["a"])).mean() > 0.99

@@ -7,6 +7,9 @@ positions, where a rounding error moves the sampled pixel) and the output head s
 Calibration tiles come from the user's own scene(s) or from a tile store of prepare, normalised as classify
 normalises them.  The quantised model keeps the float model's card (so classify treats it alike) and adds the
 settings under the metadata key `csagf_quantisation`.
+
+`to_fp16` writes a float16 copy for the CUDA provider (inputs and outputs stay float32, DeformConv stays float32
+behind casts); it needs no calibration.
 """
 
 from __future__ import annotations
@@ -208,3 +211,31 @@ def quantisation_of(model_path: str) -> dict | None:
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     text = session.get_modelmeta().custom_metadata_map.get(QUANTISATION_KEY)
     return json.loads(text) if text else None
+
+
+def to_fp16(model_path: str, output_path: str, keep_float: list[str] | None = None) -> dict:
+    """Write a float16 copy of the model (for onnxruntime's CUDA provider) with the same card; returns the settings.
+
+    Inputs and outputs stay float32, so classify feeds it as it feeds the float model; DeformConv and the ops in
+    `keep_float` (op types) stay float32, with casts around them.
+    """
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    if not os.path.isfile(model_path):
+        raise InputError(f"Model file {model_path} does not exist: pick a CSAGF .onnx model.")
+    model = onnx.load(model_path)
+    metadata = {p.key: p.value for p in model.metadata_props}
+    ModelCard.from_metadata(metadata, source=f"Model file {model_path}")
+    if QUANTISATION_KEY in metadata:
+        raise InputError(f"Model {model_path} is already converted or quantised: start from the float model.")
+    blocked = sorted({"DeformConv", *(keep_float or [])})
+    half = convert_float_to_float16(model, keep_io_types=True, op_block_list=blocked)
+    settings = {"format": "fp16", "float_ops": blocked, "io": "float32", "float_model": os.path.basename(model_path)}
+    del half.metadata_props[:]
+    for key, value in {**metadata, QUANTISATION_KEY: json.dumps(settings, sort_keys=True)}.items():
+        entry = half.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(half, output_path)
+    return settings
+

@@ -114,3 +114,26 @@ def test_calibration_needs_data_and_a_known_method(scene: dict[str, Path]) -> No
     with pytest.raises(InputError, match="unknown"):
         quantise_model(QuantiseConfig(str(scene["model"]), str(scene["folder"] / "x.onnx"), [str(scene["vhr"])],
                                       str(scene["ntl"]), method="fast"))
+
+
+def test_fp16_copy_matches_float_and_keeps_deformconv_float(scene: dict[str, Path]) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    from csagf_plugin.training.quantise import to_fp16
+
+    out = scene["folder"] / "fp16.onnx"
+    settings = to_fp16(str(scene["model"]), str(out))
+    assert settings["format"] == "fp16" and quantisation_of(str(out)) == settings
+    graph = onnx.load(str(out)).graph
+    halves = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT16}
+    assert {"w_in", "w_mid", "w_off", "w_head"} <= halves and "w_def" not in halves  # DeformConv's stay float32
+    assert load_model(out, "cpu", 1).card == load_model(scene["model"], "cpu", 1).card
+    rng = np.random.default_rng(0)
+    feeds = {"vhr": rng.normal(size=(2, 3, 64, 64)).astype(np.float32),
+             "ntl": rng.normal(size=(2, 1, 64, 64)).astype(np.float32)}
+    half = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(["logits"], feeds)[0]
+    full = ort.InferenceSession(str(scene["model"]), providers=["CPUExecutionProvider"]).run(["logits"], feeds)[0]
+    assert half.dtype == np.float32  # float32 in and out: classify feeds it unchanged
+    np.testing.assert_allclose(half, full, atol=0.02 * np.abs(full).max())
+    assert (half.argmax(1) == full.argmax(1)).mean() > 0.99
