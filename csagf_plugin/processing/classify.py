@@ -95,13 +95,13 @@ class ClassifyAlgorithm(CsagfAlgorithm):
                                                QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
                   "Threads onnxruntime uses on the CPU.", advanced=True)
         self._add(QgsProcessingParameterNumber(self.WORKERS, "Worker processes (Dask; 0 or 1 = this process)",
-                                               QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
+                                               QgsProcessingParameterNumber.Integer, 0, True, 0, 256),
                   "2 or more: classify on a Dask LocalCluster of that many worker processes, each with one "
                   "onnxruntime session (CPU threads above per worker, 0 = cores / workers), block by block; the "
                   "map is the same as in one process, written as a Cloud Optimized GeoTIFF. Needs the "
                   "dask[distributed] package.", advanced=True)
         self._add(QgsProcessingParameterEnum(self.VHR_SCALE, "VHR scale", options=list(VHR_SCALE_LABELS),
-                                             defaultValue=0),
+                                             defaultValue=0, optional=True),
                   "What the VHR values are divided by to bring them to the 0..1 the model was trained on. auto: the "
                   "model card's divisor while it brings a sample's mean near the training VHR's (the card records "
                   "it), else the one of 1, 255, 2047, 4095, 10000 and 65535 that does (e.g. 10000 for uint16 "
@@ -109,11 +109,11 @@ class ClassifyAlgorithm(CsagfAlgorithm):
                   "divisor for the raster's data type; given: the number below. An all-no-data VHR is refused.",
                   advanced=True)
         self._add(QgsProcessingParameterNumber(self.VHR_SCALE_VALUE, "VHR scale value (with 'given')",
-                                               QgsProcessingParameterNumber.Double, 255.0, False, 1e-6, 1e9),
+                                               QgsProcessingParameterNumber.Double, 255.0, True, 1e-6, 1e9),
                   "Divisor of the VHR values when the VHR scale is 'given', e.g. 4095 for 12-bit data.",
                   advanced=True)
         self._add(QgsProcessingParameterNumber(self.VHR_PIXEL_SIZE, "Predict at pixel size in m (-1 = model's, 0 = "
-                                               "as the VHR is)", QgsProcessingParameterNumber.Double, -1.0, False,
+                                               "as the VHR is)", QgsProcessingParameterNumber.Double, -1.0, True,
                                                -1.0, 100.0),
                   "The VHR is resampled on the fly to this ground pixel size before the model sees it, and the map "
                   "is written on the VHR's own grid. -1 (default) uses the pixel size the model was trained at (its "
