@@ -50,7 +50,8 @@ def test_shanghai_tile_on_its_grid_with_alpha_and_ntl_at_the_right_place(shared_
         dst.colorinterp = colorinterp
     gate_path = tmp_path / "gate.tif"
     result = classify_scene(ClassifyConfig(str(vhr_path), str(ntl_path), str(tiny_model),
-                                           str(tmp_path / "zones.tif"), gate_path=str(gate_path), threads=1),
+                                           str(tmp_path / "zones.tif"), gate_path=str(gate_path), threads=1,
+                                           vhr_pixel_size_m=0),  # on the tile's own grid, not resampled
                             warn=None)
     with rasterio.open(vhr_path) as vhr, rasterio.open(result.output_path) as out, rasterio.open(gate_path) as g:
         assert out.crs == vhr.crs and out.transform == vhr.transform and out.shape == vhr.shape
@@ -67,3 +68,28 @@ def test_shanghai_tile_on_its_grid_with_alpha_and_ntl_at_the_right_place(shared_
         expected = bilinear_at(ntl, np.asarray(lons), np.asarray(lats))
     assert expected.min() > 1.0  # Pudong is lit: a misplaced read would not hide behind zeros
     np.testing.assert_allclose(radiance, expected, rtol=0.01)
+
+
+PUDONG = Path(__file__).resolve().parents[2] / "models" / "csagfnet_pudong.onnx"
+
+
+@pytest.mark.skipif(not PUDONG.exists(), reason="the real-data default model is not bundled")
+def test_real_data_default_model_maps_a_held_out_tile_as_its_card_says(shared_data: Path, tmp_path: Path) -> None:
+    """The bundled Pudong model on held-out tile google_5_0 (copied first): its overall accuracy against the visual
+    labels is the one its card reports for the two held-out tiles, give or take the other tile's share."""
+    import shutil
+
+    from csagf_plugin.core.model import load_model
+    from csagf_plugin.training.metrics import confusion_matrix, metrics_from_confusion
+
+    data = shared_data / "shanghai_pudong"
+    vhr = shutil.copy(data / "vhr" / "google_5_0.tif", tmp_path / "google_5_0.tif")
+    ntl = shutil.copy(data / "ntl" / "viirs_dnb_2025.tif", tmp_path / "viirs.tif")
+    card = load_model(PUDONG, device="cpu", threads=1).card
+    result = classify_scene(ClassifyConfig(str(vhr), str(ntl), str(PUDONG), str(tmp_path / "zones.tif"), threads=2),
+                            warn=None)
+    with rasterio.open(result.output_path) as out, rasterio.open(data / "labels_visual" / "google_5_0_labels.tif") as ref:
+        cm = confusion_matrix(ref.read(1), out.read(1), 7)
+    oa = metrics_from_confusion(cm).oa
+    assert oa > 0.5 * card.metrics["val_oa"], (oa, card.metrics)
+    assert len(result.class_pixels) >= 3  # not one class everywhere
