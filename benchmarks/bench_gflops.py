@@ -6,7 +6,8 @@ The peak is measured in the same run with one large plain convolution (256 -> 25
 9.7 GFLOP), float and INT8 (QDQ, onnxruntime's QLinearConv).  Times are the fastest of 3 runs.  Each width is built with random weights
 (nn.create_model, seed 0), exported to ONNX (training/export.py), its FLOPs per 256 px tile counted with torch's
 FlopCounterMode plus the deformable convolution by hand (bench_models.count_flops), timed at batch 4, then
-quantised (training/quantise.py, calibration on 16 tiles of a synthetic city) and timed again.  Random weights
+quantised (training/quantise.py, calibration on 16 tiles of a synthetic city) and timed again.  With --cuda (and
+onnxruntime's CUDA provider) the float model and its FP16 copy (training/quantise.to_fp16) are timed on the GPU.  Random weights
 say nothing about accuracy: bench_quantise.py measures that on the trained bundled models.
 """
 
@@ -42,13 +43,14 @@ def best_s(run, repeats: int = 3) -> float:
     return min(times)
 
 
-def session(path: str, threads: int):
+def session(path: str, threads: int, cuda: bool = False):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]
+    return ort.InferenceSession(path, options, providers=providers)
 
 
 def peak(folder: Path, threads: int) -> dict[str, float]:
@@ -89,7 +91,8 @@ def peak(folder: Path, threads: int) -> dict[str, float]:
     return out
 
 
-def measure_width(width: str, folder: Path, threads: int, calibration: tuple[str, str]) -> dict[str, float]:
+def measure_width(width: str, folder: Path, threads: int, calibration: tuple[str, str],
+                  cuda: bool = False) -> dict[str, float]:
     """GFLOPs per tile and ms per tile of one width, float and INT8."""
     import torch
 
@@ -97,7 +100,7 @@ def measure_width(width: str, folder: Path, threads: int, calibration: tuple[str
     from csagf_plugin.core.model_card import ModelCard
     from csagf_plugin.nn import create_model
     from csagf_plugin.training.export import export_onnx
-    from csagf_plugin.training.quantise import QuantiseConfig, quantise_model
+    from csagf_plugin.training.quantise import QuantiseConfig, quantise_model, to_fp16
 
     torch.manual_seed(0)
     model = create_model("full", width=width).eval()
@@ -119,6 +122,13 @@ def measure_width(width: str, folder: Path, threads: int, calibration: tuple[str
         row[f"{name}_ms_per_tile"] = seconds * 1000
         row[f"{name}_gflops_per_s"] = gflops / seconds
     row["int8_speedup"] = row["float_ms_per_tile"] / row["int8_ms_per_tile"]
+    if cuda:
+        half = folder / f"csagfnet_{width}_fp16.onnx"
+        to_fp16(str(path), str(half))
+        for name, p in (("cuda_float", path), ("cuda_fp16", half)):
+            s = session(str(p), threads, cuda=True)
+            row[f"{name}_ms_per_tile"] = best_s(lambda: s.run(None, feeds), 10) / BATCH * 1000
+        row["fp16_speedup"] = row["cuda_float_ms_per_tile"] / row["cuda_fp16_ms_per_tile"]
     return row
 
 
@@ -127,9 +137,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--widths", nargs="+", default=["small", "paper"])
     parser.add_argument("--workdir", help="folder for the models and the calibration city")
+    parser.add_argument("--cuda", action="store_true", help="also time float and FP16 on the CUDA provider")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    import onnxruntime as ort
+
     from csagf_plugin.core.benchmark_city import generate_city
+
+    if args.cuda and "CUDAExecutionProvider" not in ort.get_available_providers():
+        print("onnxruntime has no CUDA provider here: --cuda needs onnxruntime-gpu and a GPU", file=sys.stderr)
+        return 2
 
     with tempfile.TemporaryDirectory(prefix="csagf_bench_gflops_") as tmp:
         folder = Path(args.workdir or tmp)
@@ -137,7 +154,7 @@ def main() -> int:
         city = generate_city(folder / "calibration_city", size_px=512, seed=1)
         figures = {"peak": peak(folder, args.threads)}
         for width in args.widths:
-            figures[width] = measure_width(width, folder, args.threads, (str(city.vhr), str(city.ntl)))
+            figures[width] = measure_width(width, folder, args.threads, (str(city.vhr), str(city.ntl)), args.cuda)
         p = figures["peak"]
         print(f"{args.threads} threads; peak of one large convolution: float {p['float']:.0f} GFLOP/s, "
               f"INT8 {p['int8']:.0f} GOP/s")
@@ -148,6 +165,9 @@ def main() -> int:
             print(f"{width:>7} {r['gflops_per_tile']:>11.2f} {r['float_ms_per_tile']:>9.1f} "
                   f"{r['float_gflops_per_s']:>14.0f} {r['float_gflops_per_s'] / p['float']:>8.0%} "
                   f"{r['int8_ms_per_tile']:>8.1f} {r['int8_speedup']:>14.2f}")
+            if args.cuda:
+                print(f"{'':>7} CUDA: float {r['cuda_float_ms_per_tile']:.2f} ms/tile, FP16 "
+                      f"{r['cuda_fp16_ms_per_tile']:.2f} ms/tile ({r['fp16_speedup']:.2f}x)")
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0
