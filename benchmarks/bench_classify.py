@@ -117,12 +117,12 @@ def write_small_model(path: Path, width: int = 16) -> Path:
 
 
 def run_one(vhr: str, ntl: str, model: str, output: str, threads: int, batch: int, device: str,
-            tile: int | None, overlap: int | None, extras: bool) -> dict:
+            tile: int | None, overlap: int | None, extras: bool, overlap_io: bool = True) -> dict:
     """Classify one scene in this process and return the figures (called in a subprocess)."""
     from csagf_plugin.core.classify import ClassifyConfig, classify_scene
 
     config = ClassifyConfig(vhr, ntl, model, output, batch_size=batch, device=device, threads=threads,
-                            tile_size=tile, overlap=overlap,
+                            tile_size=tile, overlap=overlap, overlap_io=overlap_io,
                             confidence_path=output.replace(".tif", "_conf.tif") if extras else None,
                             gate_path=output.replace(".tif", "_gate.tif") if extras else None)
     result = classify_scene(config, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
@@ -146,13 +146,14 @@ def main() -> int:
     parser.add_argument("--tile", type=int, default=None, help="tile size (default: the model card's)")
     parser.add_argument("--overlap", type=int, default=None, help="tile overlap (default: the model card's)")
     parser.add_argument("--extras", action="store_true", help="also write the confidence and gate maps")
+    parser.add_argument("--no-overlap-io", action="store_true", help="read, infer and blend one after another")
     parser.add_argument("--workdir", help="folder for scenes and outputs, kept and reused (default: a temporary one)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--run-one", nargs=4, metavar=("VHR", "NTL", "MODEL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_one:
         print(json.dumps(run_one(*args.run_one, args.threads, args.batch, args.device, args.tile, args.overlap,
-                                 args.extras)))
+                                 args.extras, not args.no_overlap_io)))
         return 0
     with tempfile.TemporaryDirectory(prefix="csagf_bench_") as tmp:
         folder = Path(args.workdir or tmp)
@@ -167,6 +168,7 @@ def main() -> int:
                        str(folder / f"zones_{size}.tif"), "--threads", str(args.threads), "--batch",
                        str(args.batch), "--device", args.device]
             command += (["--tile", str(args.tile)] if args.tile else []) + (["--extras"] if args.extras else [])
+            command += ["--no-overlap-io"] if args.no_overlap_io else []
             command += ["--overlap", str(args.overlap)] if args.overlap is not None else []
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)

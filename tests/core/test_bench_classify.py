@@ -22,4 +22,6 @@ def test_benchmark_prints_throughput_memory_and_shares(tmp_path: Path) -> None:
     assert row["mp_per_s"] > 0 and row["peak_rss_mb"] > 0
     shares = row["shares"]
     assert set(shares) == {"load", "read", "infer", "blend", "write"}
-    assert 0.5 < sum(shares.values()) <= 1.0  # the stages account for most of the run
+    # the stages account for most of the run; with I/O overlapping inference (the default) they run at once, so
+    # their shares may add up to more than 1, but none exceeds the run
+    assert 0.5 < sum(shares.values()) and all(0.0 <= s <= 1.0 for s in shares.values())
