@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from csagf_plugin.core.errors import Canceled, InputError  # noqa: E402
 from csagf_plugin.core.model_card import ModelCard  # noqa: E402
+from csagf_plugin.core.safe_output import TEMP_MARK  # noqa: E402
 from csagf_plugin.training.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: E402
 from csagf_plugin.training.fit import TrainConfig, TrainResult, train  # noqa: E402
 from csagf_plugin.training.tiles import PrepareConfig, SceneSource, prepare_tiles  # noqa: E402
@@ -109,7 +110,7 @@ def test_cancel_mid_epoch_keeps_a_valid_best_checkpoint(tiles, tmp_path) -> None
     assert result.canceled and result.epochs_run == 1 and result.best_epoch == 1
     payload = load_checkpoint(result.best_checkpoint)
     assert payload["epoch"] == 1 and payload["meta"]["val_metrics"]["val_miou"] == result.val_metrics["val_miou"]
-    assert not list(tmp_path.glob("*.part"))
+    assert not [p for p in tmp_path.rglob("*") if TEMP_MARK in p.name]  # no temporary file left
 
 
 def test_cancel_before_the_first_epoch_ends_says_nothing_was_saved(tiles, tmp_path) -> None:
