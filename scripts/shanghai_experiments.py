@@ -177,7 +177,10 @@ def bundle(results: dict, run: str, data: Path, work: Path, model_out: Path, img
     card.metrics = {"val_miou": round(v["miou"], 4), "val_macro_f1": round(v["macro_f1"], 4),
                     "val_oa": round(v["oa"], 4),
                     **{f"val_iou_{n.lower().replace(' ', '_')}": round(c["iou"], 4)
-                       for n, c in v["per_class"].items() if c["iou"] is not None}}
+                       for n, c in v["per_class"].items() if c["iou"] is not None},
+                    # user's accuracy per class, for csagf:sample_size's expected accuracies
+                    **{f"val_precision_{n.lower().replace(' ', '_')}": round(c["precision"], 4)
+                       for n, c in v["per_class"].items() if c["precision"] is not None}}
     for p in model.metadata_props:
         if p.key == METADATA_KEY:
             p.value = card.to_json()

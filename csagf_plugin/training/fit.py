@@ -462,7 +462,10 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
     if dist_info.main:
         card.metrics = {**{k: round(float(v), 4) for k, v in state["best_val"].items()},
                         **{f"{test_name}_{k}": round(float(v), 4) for k, v in test.summary().items()
-                           if np.isfinite(v)}, "best_epoch": state["best_epoch"]}
+                           if np.isfinite(v)}, "best_epoch": state["best_epoch"],
+                        # user's accuracy per class (csagf:sample_size reads it as the expected accuracy)
+                        **{f"{test_name}_precision_{n.lower().replace(' ', '_')}": round(float(c["precision"]), 4)
+                           for n, c in test_dict["per_class"].items() if c.get("precision") is not None}}
         with atomic_outputs([paths["test_metrics.json"], paths["curves.png"], paths["confusion.png"]],
                             "training report") as (metrics_json, curves_png, confusion_png):
             Path(metrics_json).write_text(json.dumps({"split": test_name, **test_dict}, indent=1))
