@@ -87,7 +87,7 @@ def peak(folder: Path, threads: int) -> dict[str, float]:
     out = {}
     for name, path in (("float", float_path), ("int8", int8_path)):
         s = session(path, threads)
-        out[name] = flops / best_s(lambda: s.run(None, {"x": x})) / 1e9
+        out[name] = flops / best_s(lambda s=s: s.run(None, {"x": x})) / 1e9
     return out
 
 
@@ -95,8 +95,8 @@ def measure_width(width: str, folder: Path, threads: int, calibration: tuple[str
                   cuda: bool = False) -> dict[str, float]:
     """GFLOPs per tile and ms per tile of one width, float and INT8."""
     import torch
-
     from bench_models import count_flops
+
     from csagf_plugin.core.model_card import ModelCard
     from csagf_plugin.nn import create_model
     from csagf_plugin.training.export import export_onnx
@@ -118,7 +118,7 @@ def measure_width(width: str, folder: Path, threads: int, calibration: tuple[str
     row = {"gflops_per_tile": gflops, "deform_gflops_per_tile": deform}
     for name, p in (("float", path), ("int8", int8)):
         s = session(str(p), threads)
-        seconds = best_s(lambda: s.run(None, feeds)) / BATCH
+        seconds = best_s(lambda s=s: s.run(None, feeds)) / BATCH
         row[f"{name}_ms_per_tile"] = seconds * 1000
         row[f"{name}_gflops_per_s"] = gflops / seconds
     row["int8_speedup"] = row["float_ms_per_tile"] / row["int8_ms_per_tile"]
@@ -127,7 +127,7 @@ def measure_width(width: str, folder: Path, threads: int, calibration: tuple[str
         to_fp16(str(path), str(half))
         for name, p in (("cuda_float", path), ("cuda_fp16", half)):
             s = session(str(p), threads, cuda=True)
-            row[f"{name}_ms_per_tile"] = best_s(lambda: s.run(None, feeds), 10) / BATCH * 1000
+            row[f"{name}_ms_per_tile"] = best_s(lambda s=s: s.run(None, feeds), 10) / BATCH * 1000
         row["fp16_speedup"] = row["cuda_float_ms_per_tile"] / row["cuda_fp16_ms_per_tile"]
     return row
 

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_classify import write_scene  # noqa: E402
+from bench_classify import write_scene
 
 
 def pure_inference(model_path: str, tiles: int, batch: int, threads: int) -> float:

@@ -234,9 +234,9 @@ def _classify_mosaic(args: argparse.Namespace, base, inputs: list[str], outputs:
             part = {key: os.path.join(folder, f"input_{i:04d}{SUFFIX[key]}.tif") if path else None
                     for key, path in outputs.items()}
             result = _classify_one(args, _with_outputs(replace(base, vhr_path=vhr), part), f"{i + 1}/{len(inputs)}")
-            for key in parts:
+            for key, found in parts.items():
                 if os.path.exists(part[key]):
-                    parts[key].append(part[key])
+                    found.append(part[key])
         grid = mosaic_grid(inputs)
         for key, paths in parts.items():
             if len(paths) == len(inputs):

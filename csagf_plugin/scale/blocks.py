@@ -14,11 +14,19 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
-from ..core.classify import ClassifyConfig, ClassifyResult, Timings, check_output_paths, classify_scene, \
-    resolve_scene, scene_grid
+from ..core.classify import (
+    ClassifyConfig,
+    ClassifyResult,
+    Timings,
+    check_output_paths,
+    classify_scene,
+    resolve_scene,
+    scene_grid,
+)
 from ..core.errors import Canceled, CsagfError, InputError
 from ..core.model import LoadedModel, load_model
 from ..core.mosaic import Piece, partial_path, write_cog, write_vrt
@@ -49,8 +57,8 @@ def work_folder(output_path: str) -> str:
     return os.path.join(folder, f".{name}.blocks")
 
 
-def classify_on_dask(config: ClassifyConfig, cluster: ClusterConfig = ClusterConfig(),
-                     progress: Progress = SilentProgress(), warn: Callable[[str], None] | None = None,
+def classify_on_dask(config: ClassifyConfig, cluster: ClusterConfig | None = None,
+                     progress: Progress | None = None, warn: Callable[[str], None] | None = None,
                      client: Any = None) -> ClassifyResult:
     """Classify `config`'s scene on a Dask cluster and assemble COG outputs; the maps equal classify_scene's.
 
@@ -58,6 +66,8 @@ def classify_on_dask(config: ClassifyConfig, cluster: ClusterConfig = ClusterCon
     from `cluster`.
     """
     started = time.perf_counter()
+    cluster = cluster or ClusterConfig()
+    progress = progress or SilentProgress()
     notes: list[str] = []
 
     def note(message: str) -> None:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
 import rasterio
+from tiny_models import tiny_card
 
 from csagf_plugin.core.classify import ClassifyConfig, classify_scene, scene_grid
 from csagf_plugin.core.errors import InputError
 from csagf_plugin.core.model import load_model
 from csagf_plugin.core.tiling import TileBlock
-
-from tiny_models import tiny_card
 
 
 def outputs(config: ClassifyConfig) -> dict[str, np.ndarray]:
@@ -82,6 +81,6 @@ def test_overlapped_io_gives_the_same_maps(scene: dict[str, Path], smooth_model:
 
 def test_block_outside_the_grid_is_refused(scene: dict[str, Path], smooth_model: Path) -> None:
     config = ClassifyConfig(str(scene["vhr"]), str(scene["ntl"]), str(smooth_model),
-                            str(scene["folder"] / "zones.tif"), block=TileBlock(range(0, 9), range(0, 1)))
+                            str(scene["folder"] / "zones.tif"), block=TileBlock(range(9), range(1)))
     with pytest.raises(InputError, match="not inside the scene's grid"):
         classify_scene(config, warn=None)

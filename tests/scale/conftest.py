@@ -11,8 +11,18 @@ from rasterio.transform import from_origin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
-from tiny_models import NTL_CENTRE, NTL_PIXEL_DEG, UTM51, VHR_ORIGIN, WGS84, build_onnx, ntl_linear, \
-    smooth_texture, tiny_card, write_raster  # noqa: E402
+from tiny_models import (
+    NTL_CENTRE,
+    NTL_PIXEL_DEG,
+    UTM51,
+    VHR_ORIGIN,
+    WGS84,
+    build_onnx,
+    ntl_linear,
+    smooth_texture,
+    tiny_card,
+    write_raster,
+)
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -144,7 +144,7 @@ def test_a_worker_that_dies_has_its_blocks_run_again(scene: dict[str, Path], smo
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=logging.CRITICAL) as cluster, distributed.Client(cluster) as c:
         pids = c.run(os.getpid)
-        progress = KillAWorker(sorted(pids.values())[0])
+        progress = KillAWorker(min(pids.values()))
         on_dask = config_for(scene, smooth_model, "dask_kill")
         classify_on_dask(on_dask, ClusterConfig(block_tiles=1), progress=progress, client=c)
     assert progress.killed

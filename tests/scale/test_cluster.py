@@ -33,6 +33,6 @@ def test_visible_devices_are_the_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_scheduler_that_is_not_an_address_is_refused() -> None:
-    with pytest.raises(InputError, match="neither 'auto' nor an address"):
-        with dask_client(ClusterConfig(scheduler="my-cluster")):
-            pass
+    with pytest.raises(InputError, match="neither 'auto' nor an address"), \
+            dask_client(ClusterConfig(scheduler="my-cluster")):
+        pass

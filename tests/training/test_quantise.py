@@ -12,13 +12,23 @@ from rasterio.transform import from_origin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
-from csagf_plugin.core.classify import ClassifyConfig, classify_scene  # noqa: E402
-from csagf_plugin.core.errors import InputError  # noqa: E402
-from csagf_plugin.core.model import load_model  # noqa: E402
-from csagf_plugin.core.model_card import METADATA_KEY  # noqa: E402
-from csagf_plugin.training.quantise import QuantiseConfig, quantisation_of, quantise_model  # noqa: E402
-from tiny_models import NTL_CENTRE, NTL_PIXEL_DEG, UTM51, VHR_ORIGIN, WGS84, ntl_linear, smooth_texture, \
-    tiny_card, write_raster  # noqa: E402
+from tiny_models import (
+    NTL_CENTRE,
+    NTL_PIXEL_DEG,
+    UTM51,
+    VHR_ORIGIN,
+    WGS84,
+    ntl_linear,
+    smooth_texture,
+    tiny_card,
+    write_raster,
+)
+
+from csagf_plugin.core.classify import ClassifyConfig, classify_scene
+from csagf_plugin.core.errors import InputError
+from csagf_plugin.core.model import load_model
+from csagf_plugin.core.model_card import METADATA_KEY
+from csagf_plugin.training.quantise import QuantiseConfig, quantisation_of, quantise_model
 
 
 def deformable_model(path: Path) -> Path:
