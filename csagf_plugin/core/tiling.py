@@ -71,7 +71,7 @@ class TileGrid:
             for column in range(self.columns):
                 yield row, column
 
-    def blocks(self, tiles: int) -> list["TileBlock"]:
+    def blocks(self, tiles: int) -> list[TileBlock]:
         """The grid cut into blocks of at most `tiles` x `tiles` tiles, in raster order."""
         if tiles < 1:
             raise InputError(f"Block size {tiles} is not usable: pick 1 tile or more.")
@@ -105,7 +105,7 @@ class TileBlock:
             for column in self.columns:
                 yield row, column
 
-    def with_halo(self) -> "TileBlock":
+    def with_halo(self) -> TileBlock:
         """The block plus the tile row above and the tile column to its left (where the grid has them)."""
         return TileBlock(range(max(self.rows.start - 1, 0), self.rows.stop),
                          range(max(self.columns.start - 1, 0), self.columns.stop))
