@@ -147,3 +147,18 @@ def test_fp16_copy_matches_float_and_keeps_deformconv_float(scene: dict[str, Pat
     assert half.dtype == np.float32  # float32 in and out: classify feeds it unchanged
     np.testing.assert_allclose(half, full, atol=0.02 * np.abs(full).max())
     assert (half.argmax(1) == full.argmax(1)).mean() > 0.99
+
+
+def test_calibration_from_a_tile_store(scene: dict[str, Path]) -> None:
+    from csagf_plugin.training.tile_store import TileStore
+
+    rng = np.random.default_rng(3)
+    n = 5
+    store = TileStore(vhr=rng.integers(0, 255, (n, 3, 64, 64), dtype=np.uint8),
+                      ntl=rng.gamma(2, 5, (n, 1, 64, 64)).astype(np.float32),
+                      labels=rng.integers(1, 8, (n, 64, 64), dtype=np.uint8), scene=np.zeros(n, np.int32),
+                      origin=np.zeros((n, 2), np.int64), scenes=[str(scene["vhr"])])
+    path = store.save(scene["folder"] / "tiles.npz")
+    out = scene["folder"] / "int8_store.onnx"
+    result = quantise_model(QuantiseConfig(str(scene["model"]), str(out), tile_store=path, tiles=3))
+    assert result.calibration_tiles == 3 and quantisation_of(str(out))["calibration_source"] == path
