@@ -34,7 +34,7 @@ from .progress import Progress, SilentProgress
 from .raster import area_unit, check_overlap, ntl_on_grid, open_raster, pixel_area
 from .resolution import FAR_FACTOR, ResamplePlan, ground_pixel_size_m, plan_resampling, regrid, write_resampled_vrt
 from .output_checks import check_outputs
-from .safe_output import temp_path
+from .safe_output import discard, temp_folder, temp_path
 from .style import CLASSES_TAG, category_names_aux_xml, colormap
 from .tiling import StreamingBlender, TileBlock, TileGrid
 from .value_checks import check_ntl_range, vhr_scale
@@ -245,13 +245,12 @@ def _classify_resampled(config: ClassifyConfig, plan: ResamplePlan, model: Loade
                         note: Callable[[str], None]) -> ClassifyResult:
     """Classify a warped VRT of the VHR at the model's pixel size, then write the maps on the input grid."""
     import shutil
-    import tempfile
     from dataclasses import replace
 
     from rasterio.enums import Resampling
 
     finals = {"map": config.output_path, "confidence": config.confidence_path, "gate": config.gate_path}
-    work = tempfile.mkdtemp(prefix="csagf_resampled_")
+    work = temp_folder(os.fspath(config.output_path))  # beside the map: its disk, removed on a kill, stale ones too
     temps: list[str] = []
     try:
         vrt = write_resampled_vrt(config.vhr_path, plan, os.path.join(work, "vhr.vrt"))
@@ -289,7 +288,7 @@ def _classify_resampled(config: ClassifyConfig, plan: ResamplePlan, model: Loade
     finally:
         for temp in temps:
             _remove(temp)
-        shutil.rmtree(work, ignore_errors=True)
+        discard(work)
 
 
 class _ScaledProgress:
