@@ -17,7 +17,8 @@ import shutil
 import sys
 from dataclasses import replace
 
-from .core.errors import CsagfError, InputError
+from .core.errors import CsagfError, InputError, Interrupted
+from .core.safe_output import interruptible
 
 TRAINING_VERBS = ("prepare", "train", "evaluate")
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img")  # what a folder of VHR inputs is searched for
@@ -281,9 +282,14 @@ def main(argv: list[str] | None = None) -> int:
         return training_main(argv)
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "quantise":
-            return quantise_command(args)
-        return classify_command(args)
+        # SIGTERM (and SIGINT) remove the temporary files and end with one line, as in the training verbs
+        with interruptible("no output was written (finished Dask blocks are kept for a rerun)"):
+            if args.command == "quantise":
+                return quantise_command(args)
+            return classify_command(args)
+    except Interrupted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except CsagfError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -143,3 +143,27 @@ def test_sigterm_to_the_training_cli_keeps_the_best_checkpoint_and_no_temporary_
                         "finished epochs are kept.") == 1, stderr[-2000:]
     assert not temp_files(run)
     assert load_checkpoint(run / "tiny_best.pt")["epoch"] >= 1  # the checkpoints written before stay whole
+
+
+def test_sigterm_to_the_server_cli_classify_leaves_nothing(tmp_path):
+    import sys
+
+    vhr, ntl = big_scene(tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "csagf_plugin", "classify", "--vhr", str(vhr), "--ntl", str(ntl),
+                                "--out", str(out / "zones.tif"), "--device", "cpu", "--threads", "1"],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not temp_files(out) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert temp_files(out), "classify never started writing"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert stderr.count("error: Stopped by SIGTERM: no output was written") == 1, stderr[-2000:]
+    assert list(out.iterdir()) == []
