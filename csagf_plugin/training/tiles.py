@@ -19,9 +19,11 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from ..core.errors import Canceled, InputError
+from ..core.model_card import ModelCard
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.raster import check_overlap, ntl_on_grid, open_raster
 from ..core.resolution import ground_pixel_size_m, plan_resampling
+from ..core.value_checks import check_ntl_range
 from .labels import ClassMapping, is_raster, labels_on_grid
 from .tile_store import TileStore
 
@@ -135,6 +137,7 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
     ntl_missing_px, ntl_missing_tiles, labelled_total = 0, 0, 0
     with open_raster(config.ntl, "NTL") as ntl:
         ntl_bands = list(range(1, ntl.count + 1))
+        check_ntl_range(ntl, ntl_bands, ModelCard("training", "training"), warn)  # 1e30 would skew the NTL mean
         ntl_names = [ntl.descriptions[b - 1] or ("radiance" if ntl.count == 1 else f"ntl{b}") for b in ntl_bands]
         for s, scene in enumerate(config.scenes):
             with open_raster(scene.vhr, "VHR") as raw, _at_pixel_size(raw, config.pixel_size_m, warn) as vhr:

@@ -92,6 +92,14 @@ def test_night_light_outside_a_physical_range_is_named(scene, tmp_path):
     found = [w for w in warnings if "NTL raster" in w and "holds values from -5 to 1e+30" in w]
     assert found and "negative radiance" in found[0] and "undeclared nodata" in found[0], warnings
 
+    import processing
+
+    feedback = Recorder()  # training would fit the night-light mean of the model card on such values
+    processing.run("csagf:prepare_training_data", {"VHR": [str(scene["vhr"])], "LABELS": str(scene["labels"]),
+                                                   "NTL": str(ntl), "TILE_SIZE": 128,
+                                                   "OUTPUT": str(tmp_path / "tiles.npz")}, feedback=feedback)
+    assert any("holds values from -5 to 1e+30" in w for w in feedback.warnings), feedback.warnings
+
 
 def test_random_points_refuses_an_rgb_image_and_a_continuous_raster(scene, tmp_path):
     import processing
