@@ -99,6 +99,10 @@ def load_model(path: str | os.PathLike, device: str = "auto", threads: int = 0,
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(0, int(threads))
     options.inter_op_num_threads = 1
+    # onnxruntime's pool threads spin between ops by default, burning cores that the reader thread, other Dask
+    # workers or the rest of the desktop need: on 2 shared cores classify ran 1.5-2x faster without spinning
+    # (docs/scale.md); on an idle machine the wake-ups cost a few percent.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # a failed CUDA load is reported by us, not by onnxruntime's log
     wants_cuda = device in ("auto", "cuda")
     cuda_listed = CUDA in ort.get_available_providers()
