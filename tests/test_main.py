@@ -166,3 +166,22 @@ def test_quantise_fp16_needs_no_calibration(scenes: dict[str, Path]) -> None:
                  "--out", str(out)]) == 0
     with rasterio.open(out) as src:
         assert (src.read(1) == reference_map(scenes, scenes["a"])).mean() > 0.99
+
+
+def test_a_vrt_of_aligned_pieces_classifies_as_the_whole_scene(scenes: dict[str, Path]) -> None:
+    from csagf_plugin.core.mosaic import Piece, write_vrt
+
+    folder = scenes["folder"]
+    with rasterio.open(scenes["a"]) as src:
+        data, transform, crs = src.read(), src.transform, src.crs
+    pieces = []
+    for name, x0, x1 in (("left", 0, 90), ("right", 90, 200)):  # the cut falls inside a tile's overlap
+        path = write_raster(folder / f"{name}.tif", data[:, :, x0:x1].copy(), crs, transform * transform.translation(
+            x0, 0))
+        pieces.append(Piece(str(path), x0, 0, x1 - x0, 150))
+    vrt = write_vrt(str(folder / "pieces.vrt"), pieces, 200, 150)
+    out = folder / "from_vrt.tif"
+    assert main(["classify", "--vhr", vrt, "--ntl", str(scenes["ntl"]), "--model", str(scenes["model"]),
+                 "--out", str(out)]) == 0
+    with rasterio.open(out) as src:
+        np.testing.assert_array_equal(src.read(1), reference_map(scenes, scenes["a"]))
