@@ -80,7 +80,7 @@ def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> 
     import numpy as np
 
     from csagf_plugin.core.model_card import ModelCard
-    from csagf_plugin.training.checkpoint import model_from_checkpoint
+    from csagf_plugin.training.checkpoint import load_checkpoint, model_from_checkpoint
     from csagf_plugin.training.export import export_onnx
     from csagf_plugin.training.fit import TrainConfig, train
 
@@ -98,18 +98,24 @@ def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> 
                          model=model, width="small", vhr_encoder=encoder, epochs=epochs, batch_size=batch_size,
                          patience=epochs + 1, val_scenes=[f"{t}.tif" for t in VAL], name=name, export=False,
                          seed=0, **overrides)
-    result = train(config, warn=lambda m: say(f"warning: {m}"), log=lambda m: say(f"{name}: {m}"))
-    minutes = (time.perf_counter() - started) / 60
-    net, meta = model_from_checkpoint(result.last_checkpoint)
-    card = ModelCard.from_json(meta["card"], result.last_checkpoint)
+    last = work / name / f"{name}_last.pt"
+    if last.exists() and load_checkpoint(last)["meta"]["train_state"]["epoch"] >= epochs:
+        say(f"{name}: trained before ({last}), only scored now")  # a run interrupted while scoring
+        state = load_checkpoint(last)["meta"]["train_state"]
+        history, epochs_run, minutes = state["history"], state["epoch"], sum(h["seconds"] for h in state["history"]) / 60
+    else:
+        result = train(config, warn=lambda m: say(f"warning: {m}"), log=lambda m: say(f"{name}: {m}"))
+        history, epochs_run, minutes = result.history, result.epochs_run, (time.perf_counter() - started) / 60
+    net, meta = model_from_checkpoint(last)
+    card = ModelCard.from_json(meta["card"], str(last))
     card.name, card.trained = name, True
     onnx_path = work / f"{name}.onnx"
     export_onnx(net, onnx_path, card)
     val = validation_through_classify(onnx_path, data, VAL, work)
-    say(f"{name}: mIoU {val['miou']:.3f}, OA {val['oa']:.3f} after {result.epochs_run} epochs, {minutes:.1f} min")
+    say(f"{name}: mIoU {val['miou']:.3f}, OA {val['oa']:.3f} after {epochs_run} epochs, {minutes:.1f} min")
     return {"model": model, "vhr_encoder": encoder, "overrides": overrides, "labels": labels, "siri_whu": siri,
-            "siri_tiles": SIRI_PER_CLASS * 11 if siri else 0, "tiles": store.num_tiles, "epochs": result.epochs_run,
-            "train_minutes": round(minutes, 1), "validation": val, "history": result.history,
+            "siri_tiles": SIRI_PER_CLASS * 11 if siri else 0, "tiles": store.num_tiles, "epochs": epochs_run,
+            "train_minutes": round(minutes, 1), "validation": val, "history": history,
             "onnx": str(onnx_path), "onnx_mb": round(onnx_path.stat().st_size / 1e6, 2)}
 
 
