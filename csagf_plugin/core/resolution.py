@@ -72,7 +72,8 @@ def plan_resampling(src: rasterio.DatasetReader, target_m: float | None) -> Resa
         factor = float(simple)  # whole-pixel ratios (2, 3/2, ...) keep the two grids' pixel edges aligned
     t = src.transform
     transform = rasterio.Affine(t.a * factor, t.b * factor, t.c, t.d * factor, t.e * factor, t.f)
-    width, height = max(1, round(src.width / factor)), max(1, round(src.height / factor))
+    # Rounded up, so the resampled grid covers every input pixel (its last row and column may reach past the edge)
+    width, height = max(1, math.ceil(src.width / factor - 1e-6)), max(1, math.ceil(src.height / factor - 1e-6))
     return ResamplePlan(input_m, target_m, transform, width, height)
 
 
@@ -92,8 +93,8 @@ def regrid(src_path: str, dst_path: str, like: rasterio.DatasetReader, resamplin
 
     counts = np.zeros(256, dtype=np.int64)
     with rasterio.open(src_path) as src:
-        profile = {**src.profile, "width": like.width, "height": like.height, "transform": like.transform,
-                   "crs": like.crs}
+        profile = {**src.profile, "driver": "GTiff", "width": like.width, "height": like.height,
+                   "transform": like.transform, "crs": like.crs}
         colormap = src.colormap(1) if src.dtypes[0] == "uint8" else None
         with WarpedVRT(src, crs=like.crs, transform=like.transform, width=like.width, height=like.height,
                        resampling=resampling, src_nodata=src.nodata, nodata=src.nodata) as vrt, \
