@@ -111,3 +111,12 @@ def test_cancel_while_resampled_leaves_nothing(fine_scene: dict[str, Path], tiny
     with pytest.raises(Canceled):
         run(fine_scene["fine"], fine_scene["ntl"], tiny_model, folder / "cancel.tif", progress=CancelSoon())
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_uneven_factor_leaves_no_edge_without_class(scene: dict[str, Path], model_factory: Callable[..., Path]) -> None:
+    """1 m input, 0.85 m model: the resampled grid is rounded up, so the last row and column get a class too."""
+    model = model_factory(tiny_card(vhr_pixel_size_m=0.85))
+    result = run(scene["vhr"], scene["ntl"], model, scene["folder"] / "uneven.tif")
+    with rasterio.open(result.output_path) as out:
+        zones = out.read(1)
+    assert zones.shape == (150, 200) and (zones > 0).all()
