@@ -23,7 +23,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.value_checks import check_class_map
 from .base import CsagfAlgorithm, FeedbackProgress
 from .legend import class_names, map_legend
 from .outputs import AtomicSink
@@ -156,6 +155,7 @@ class RandomPointsAlgorithm(CsagfAlgorithm):
     def run_algorithm(self, parameters: dict, context, feedback, progress: FeedbackProgress) -> dict[str, Any]:
         from ..core.accuracy.design import SYSTEMATIC_KINDS, field_value
         from ..core.accuracy.sampling import DESIGNS, STRATIFIED_RANDOM, sample_points
+        from ..core.value_checks import check_class_map  # rasterio: imported when run (see provider test)
         from .sampling_design import write_design
 
         layer = self.parameterAsRasterLayer(parameters, self.MAP, context)

@@ -25,7 +25,6 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Canceled
 from ..core.model_card import FUNCTIONAL_CLASSES
-from ..core.value_checks import check_class_map
 from .base import CsagfAlgorithm, FeedbackProgress, require_points
 from .legend import class_id_of, is_null
 from .outputs import AtomicSink, source_file
@@ -78,6 +77,8 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
         known = {c.id for c in FUNCTIONAL_CLASSES} | self._map_classes(points)
         unmatched: Counter[str] = Counter()
         if raster is not None:
+            from ..core.value_checks import check_class_map  # rasterio: imported when run (see provider test)
+
             check_class_map(raster.source(), "reference")
             lookup = self._raster_lookup(raster, points.sourceCrs(), context, known, unmatched)
         elif polygons is not None:
