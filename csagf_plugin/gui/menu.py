@@ -103,7 +103,13 @@ def offer_install_if_missing(iface) -> list[str]:
                                          "profile (QGIS itself is not changed).")
     button = QPushButton("Install…", message)
     button.setObjectName("csagfOfferInstall")
-    button.clicked.connect(lambda _checked=False: open_algorithm_dialog("csagf:install_dependencies"))
+
+    def install() -> None:
+        open_algorithm_dialog("csagf:install_dependencies")
+        if not missing(requirements):  # the dialog is modal: the install is over here
+            bar.popWidget(message)
+
+    button.clicked.connect(lambda _checked=False: install())
     message.layout().addWidget(button)
     from qgis.core import Qgis
 
