@@ -48,8 +48,10 @@ from qgis.PyQt.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QFrame,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QShortcut,
     QSizePolicy,
     QSpinBox,
@@ -61,6 +63,8 @@ from ..core.model_card import FunctionalClass
 from ..processing.legend import class_names, is_null, map_legend
 from ..processing.random_points import DESIGN_LABELS, MAP_CLASS, POINT_ID, REF_CLASS
 from .accuracy_panels import REF_CLASS_2, REF_FINAL, InterpreterBox, SamplePlanBox
+from .blind_labelling import BlindLabelling, default_map_layer, is_class_map
+from .status_line import StatusLine
 
 MARKER_COLOR = QColor("#00e5ff")
 DEFAULT_SCALE = 1000.0
@@ -131,7 +135,11 @@ class AccuracyDock(QDockWidget):
         self.label_field = REF_CLASS
         self.point_filter: Callable[[object], bool] | None = None
         self.extra_status: Callable[[SamplePoint], str] | None = None
+        self.blind = BlindLabelling(self.canvas)
         self._build()
+        default = default_map_layer(QgsProject.instance())  # a class map, not the active RGB image
+        if default is not None and not is_class_map(self.map_combo.currentLayer()):
+            self.map_combo.setLayer(default)
         self.map_combo.layerChanged.connect(self._map_changed)
         self.points_combo.layerChanged.connect(self._points_changed)
         self._map_changed(self.map_combo.currentLayer())
@@ -198,8 +206,10 @@ class AccuracyDock(QDockWidget):
         self.scale_widget.scaleChanged.connect(lambda _scale: self._show_current())
         view.addWidget(self.scale_widget, 1)
         layout.addLayout(view)
-        self.show_map_class = QCheckBox("Show the map's class (labelling is no longer blind)", body)
-        self.show_map_class.toggled.connect(lambda _on: self._update_status())
+        self.show_map_class = QCheckBox("Show the map and its class (labelling is no longer blind)", body)
+        self.show_map_class.setToolTip("Unticked, the map is hidden from the canvas while you label, so the labels "
+                                       "do not copy it; it comes back when the dock closes.")
+        self.show_map_class.toggled.connect(lambda _on: (self._update_status(), self._update_blind()))
         layout.addWidget(self.show_map_class)
 
         self.point_label = QLabel("No point layer", body)
@@ -241,12 +251,15 @@ class AccuracyDock(QDockWidget):
         self.report_button.setToolTip("Run csagf:accuracy_assessment on the labelled points and open the report")
         self.report_button.clicked.connect(lambda: self.compute_report())
         layout.addWidget(self.report_button)
-        self.status = QLabel("", body)
-        self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.status = StatusLine(body)
         layout.addWidget(self.status)
         layout.addStretch(1)
-        self.setWidget(body)
+        scroll = QScrollArea(self)  # scrolls instead of growing: fits a 1366 x 768 screen with every panel open
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # fields shrink, names elide
+        scroll.setWidget(body)
+        self.setWidget(scroll)
 
     def _shortcut(self, key: QKeySequence, button: QPushButton) -> QShortcut:
         """A key that clicks `button` while the focus is in the dock (so QGIS's own keys stay untouched)."""
@@ -289,6 +302,7 @@ class AccuracyDock(QDockWidget):
         self.legend = map_legend(layer) if isinstance(layer, QgsRasterLayer) else []
         self._rebuild_class_buttons()
         self._show_current()
+        self._update_blind()
 
     def _points_changed(self, layer) -> None:
         self.set_point_layer(layer if isinstance(layer, QgsVectorLayer) else None)
@@ -333,6 +347,7 @@ class AccuracyDock(QDockWidget):
             self.set_status("The point layer has no points: create points first.")
         unlabelled = [k for k, p in enumerate(self.points) if self.labels.get(p.fid) is None]
         self.go_to(unlabelled[0] if unlabelled else 0)
+        self._update_blind()
 
     def _ensure_ref_field(self, layer: QgsVectorLayer) -> bool:
         """Add integer ref_class (and the label field) to the layer's file when missing; False when impossible."""
@@ -481,19 +496,29 @@ class AccuracyDock(QDockWidget):
             if item is not None:
                 self.canvas.scene().removeItem(item)
         self.marker = self.pixel_band = None
+        self.blind.restore()
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if self.current() is not None and self.marker is not None:
             self.marker.show()
+        self._update_blind()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self._clear_marker()
+        self.blind.restore()
         super().closeEvent(event)
 
     def set_status(self, text: str) -> None:
         """Show a message under the buttons."""
-        self.status.setText(text)
+        self.status.show_message(text)
+
+    def _update_blind(self) -> None:
+        """Hide the map from the canvas while its points are labelled blind; show it again otherwise."""
+        if self.points and self.isVisible() and not self.show_map_class.isChecked():
+            self.blind.hide(self.map_layer())
+        else:
+            self.blind.restore()
 
     # ----- processing ---------------------------------------------------------------------------------------------
     def _run_algorithm(self, algorithm: str, parameters: dict, failure: str) -> dict | None:
@@ -505,7 +530,7 @@ class AccuracyDock(QDockWidget):
         try:
             return processing.run(algorithm, parameters)
         except QgsProcessingException as exc:
-            self.set_status(f"{failure}: {exc}")
+            self.status.show_error(failure, str(exc))
             return None
         finally:
             QApplication.restoreOverrideCursor()
