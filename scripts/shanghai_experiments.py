@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from train_shanghai import LABELLED, NTL_FILE, check_data, say, validation_through_classify  # noqa: E402
 
 VAL = ["google_5_0", "google_5_6"]
+DEFAULT_VAL = list(VAL)  # the split the old bundled model was validated on
 TRAIN = [t for t in LABELLED if t not in VAL]
 OSM = "osm_landuse/landuse_2024.gpkg"
 GEOFABRIK = REPO / "resources" / "class_mappings" / "geofabrik_fclass.csv"
@@ -75,7 +76,8 @@ def make_store(data: Path, labels: str, siri: bool, work: Path):
     return store
 
 
-def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> dict:
+def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int, seed: int = 0,
+            run_name: str | None = None) -> dict:
     """Train one run for a fixed number of epochs, export the last epoch, score it on the held-out tiles."""
     import numpy as np
 
@@ -85,6 +87,7 @@ def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> 
     from csagf_plugin.training.fit import TrainConfig, train
 
     model, encoder, labels, siri, overrides = RUNS[name]
+    name = run_name or name
     store = make_store(data, labels, siri, work)
     say(f"{name}: {store.num_tiles} tiles ({int(np.sum(store.ntl_missing)) if store.ntl_missing is not None else 0} "
         f"without night light), labels {labels}, model {model}, encoder {encoder}")
@@ -97,7 +100,7 @@ def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int) -> 
                                                                      f"{'_siri' if siri else ''}.npz"),
                          model=model, width="small", vhr_encoder=encoder, epochs=epochs, batch_size=batch_size,
                          patience=epochs + 1, val_scenes=[f"{t}.tif" for t in VAL], name=name, export=False,
-                         seed=0, **overrides)
+                         seed=seed, **overrides)
     last = work / name / f"{name}_last.pt"
     if last.exists() and load_checkpoint(last)["meta"]["train_state"]["epoch"] >= epochs:
         say(f"{name}: trained before ({last}), only scored now")  # a run interrupted while scoring
@@ -205,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0, help="seed of the runs (run names get _seed<N> when not 0)")
+    p.add_argument("--val", nargs=2, default=VAL, metavar="TILE",
+                   help=f"the two labelled tiles held out (default {' '.join(VAL)}); another pair is a fold of a "
+                        "cross-validation, kept in its own folder under --work")
     p.add_argument("--report", type=Path, default=None, help="write the per-class IoU chart here, print the table")
     p.add_argument("--bundle", default=None, help="run whose model becomes --model-out (with the unlabelled tiles' "
                                                   "previews in docs/img)")
@@ -212,12 +219,19 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     import torch
 
+    global VAL, TRAIN
+    if sorted(a.val) != sorted(VAL):
+        a.work = a.work / "folds" / ("val_" + "_".join(sorted(a.val)))
+    if set(a.val) - set(LABELLED):
+        p.error(f"--val takes two of the labelled tiles {LABELLED}")
+    VAL = list(a.val)
+    TRAIN = [t for t in LABELLED if t not in VAL]
     torch.set_num_threads(a.threads)
     check_data(a.data)
     a.work.mkdir(parents=True, exist_ok=True)
     results_path = a.work / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    if "old_shanghai" not in results:
+    if "old_shanghai" not in results and VAL == DEFAULT_VAL:  # other folds: the old model trained on their tiles
         old = REPO / "models" / "csagfnet_shanghai.onnx"
         results["old_shanghai"] = {"model": "full", "vhr_encoder": "paper", "labels": "visual", "siri_whu": False,
                                    "validation": validation_through_classify(old, a.data, VAL, a.work),
@@ -230,10 +244,12 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(bundle(results, a.bundle, a.data, a.work, a.model_out, REPO / "docs" / "img"), indent=1))
         return 0
     for name in a.runs.split(","):
-        if name in results:
-            say(f"{name}: done before, skipped")
+        key = f"{name}_seed{a.seed}" if a.seed else name
+        if key in results:
+            say(f"{key}: done before, skipped")
             continue
-        results[name] = run_one(name, a.data, a.work, a.epochs, a.batch_size)
+        results[key] = run_one(name, a.data, a.work, a.epochs, a.batch_size, a.seed, key)
+        results[key]["seed"], results[key]["validation_tiles"] = a.seed, VAL
         results_path.write_text(json.dumps(results, indent=1))
     for name, r in results.items():
         v = r["validation"]
