@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One command for a fresh Debian 12: QGIS from Debian, the project's venv, the plugin enabled for qgis_process,
-# then the main job on the bundled sample scene. Idempotent: a second run skips what is already there.
+# One command for a fresh Debian 12 (QGIS 3.22) or Debian 13 (QGIS 3.40): QGIS from Debian, the project's venv,
+# the plugin enabled for qgis_process, then the main job on the bundled sample scene. Idempotent: a second run skips what is already there.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -15,12 +15,15 @@ if [ -n "$need_apt" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need_apt >/dev/null
 fi
 
+# requirements.txt: everything (torch for training); CSAGF_REQUIREMENTS=requirements-inference.txt: classify and the
+# accuracy tools only. Environment markers pick numpy 1 for Python 3.11 (QGIS 3.22) and numpy 2 for 3.13 (QGIS 3.40).
+requirements="${CSAGF_REQUIREMENTS:-requirements.txt}"
 stamp=.venv/.requirements.sha1
-want="$(sha1sum requirements.txt | cut -d' ' -f1)"
+want="$(cat "$requirements" | sha1sum | cut -d' ' -f1) $requirements"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "== creating the venv (torch and friends: this takes a few minutes the first time)"
+  echo "== creating the venv from $requirements (with torch: a few minutes the first time)"
   [ -x .venv/bin/python ] || /usr/bin/python3 -m venv --system-site-packages .venv
-  .venv/bin/pip install -q -r requirements.txt
+  .venv/bin/pip install -q -r "$requirements"
   echo "$want" > "$stamp"
 fi
 
