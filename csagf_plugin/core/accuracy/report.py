@@ -8,6 +8,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -127,6 +128,29 @@ def _html_table(header: list[str], rows: list[list[str]], first_is_header: bool 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def readable_area(value: float, unit: str) -> str:
+    """An area in full digits with thousands separators, and in km² or ha beside m² ("1,048,576 m² (1.05 km²)")."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.2f} {unit}"
+    if unit == "m²" and abs(value) >= 1e6:
+        text += f" ({value / 1e6:,.2f} km²)"
+    elif unit == "m²" and abs(value) >= 1e4:
+        text += f" ({value / 1e4:,.2f} ha)"
+    return text
+
+
+def named_classes(text: str, names_by_id: dict[int, str]) -> str:
+    """"map class 3 ..." -> "map class 3 (industrial) ...": warnings name classes as the legend does."""
+    def name(match: re.Match) -> str:
+        label = names_by_id.get(int(match.group(2)))
+        if label is None or match.string[match.end():].startswith(f" ({label})"):  # unknown, or named already
+            return match.group(0)
+        return f"{match.group(0)} ({label})"
+
+    return re.sub(r"\b(class|stratum) (\d+)\b", name, text)
+
+
 def _pm(e: Estimate, digits: int = 3, scale: float = 1.0, high: float = 1.0) -> str:
     """"value ± half-width", or "value [low, high]" when the interval is cut to [0, high] (CLIP_RULE);
     "± n/a" when the standard error is undefined."""
@@ -173,7 +197,7 @@ def _html(assessment: AccuracyAssessment, names: list[str], colours: list[str], 
         ["overall accuracy (sample count)", _num(a.sample.overall_accuracy, 4)],
         ["kappa (sample count)", _num(a.sample.kappa, 4)],
         ["points used / given", f"{a.n_used} / {a.n_points}"],
-        ["total area", f"{a.total_area:,.6g} {a.area_unit}"],
+        ["total area", readable_area(a.total_area, a.area_unit)],
         ["confidence level", level],
         ["sampling design", design],
         ["estimator", estimator],
@@ -195,7 +219,9 @@ def _html(assessment: AccuracyAssessment, names: list[str], colours: list[str], 
     legend = "".join(f"<li>{s} {html.escape(n)} (id {c})</li>" for s, n, c in zip(swatch, names, a.classes))
     excluded = ("".join(f"<li>{v} point(s): {html.escape(k.replace('_', ' '))}</li>" for k, v in a.excluded.items())
                 or "<li>none</li>")
-    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in a.warnings) or "<li>none</li>"
+    names_by_id = dict(zip((int(c) for c in a.classes), names))
+    warnings = ('<ul class="warnings">' + "".join(f"<li>{html.escape(named_classes(w, names_by_id))}</li>"
+                                                  for w in a.warnings) + "</ul>") if a.warnings else "<p>None.</p>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -210,7 +236,7 @@ thead th {{ background: #eee; }} tbody th {{ text-align: left; background: #f7f7
 <p>Sampling design: {html.escape(design)}. Estimator: {html.escape(estimator)}; {html.escape(variance)}.
 Intervals at {level}. {html.escape(CLIP_RULE)} Rows are map classes, columns reference classes.</p>
 {summary}
-<h2>Warnings</h2><ul class="warnings">{warnings}</ul>
+<h2>Warnings</h2>{warnings}
 <h2>Points left out</h2><ul>{excluded}</ul>
 <h2>Per class</h2>{per_class}
 {_interpreters_html(a)}
