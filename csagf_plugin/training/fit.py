@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -22,6 +21,8 @@ from ..core.model_card import FUNCTIONAL_CLASSES, ModelCard
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.safe_output import atomic_outputs
 from .atomic_file import atomic_file
+from .config import TrainConfig, TrainResult
+from .distributed import all_reduce, init_distributed, is_oom, oom_error, pick_device
 from .metrics import metrics_from_confusion
 from .outputs import check_train_outputs
 from .splits import Split, split_by_blocks
@@ -30,140 +31,10 @@ from .tile_store import TileStore
 if TYPE_CHECKING:
     import torch
 
-    from .tiles import PrepareConfig
+__all__ = ["TrainConfig", "TrainResult", "train"]  # the config and result live in config.py, imported from here too
 
 NUM_CLASSES = len(FUNCTIONAL_CLASSES)
 HISTORY_FIELDS = ["epoch", "train_loss", "val_loss", "val_miou", "val_macro_f1", "val_oa", "lr", "seconds"]
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; defaults follow PAPER.md's recipe."""
-
-    output_dir: str  # folder for checkpoints, ONNX, CSV and PNGs (created)
-    tiles: str | None = None  # tile store (.npz) written by prepare; or give `data`
-    data: PrepareConfig | None = None  # rasters and labels to cut into tiles now (when `tiles` is None)
-    model: str = "full"  # create_model name: full, oafa, cat, vhr, unet, deeplabv3plus, fpn, pspnet, pan
-    width: str | int = "small"  # CSAGFNet width: "small" (CPU), "paper" (256 channels) or an int
-    vhr_encoder: str = "paper"  # VHR extractor: "paper" (five convs, random start) or "efficientnet_lite0" (ImageNet)
-    encoder_lr_scale: float = 0.1  # the pretrained encoder learns at lr * this (fine-tuning); 1 trains it like the rest
-    freeze_encoder_epochs: int = 0  # the pretrained encoder is frozen for this many first epochs (head warm-up)
-    freeze_encoder_bn: bool = True  # keep the pretrained encoder's BatchNorm statistics (small batches of one city)
-    val_scenes: list[str] | None = None  # VHR file names whose tiles are the validation split (whole held-out scenes)
-    epochs: int = 100  # most epochs to run (early stopping may end sooner)
-    batch_size: int = 48  # tiles per batch and process (paper: 48)
-    lr: float = 1e-3  # AdamW initial learning rate, annealed by a cosine schedule to 0 over `epochs`
-    weight_decay: float = 1e-2  # AdamW weight decay
-    w_ce: float = 0.4  # weight of the class-weighted cross-entropy
-    w_dice: float = 0.3  # weight of the Dice loss
-    w_focal: float = 0.3  # weight of the focal loss (alpha = class weights)
-    focal_gamma: float = 2.0  # focusing parameter of the focal loss
-    class_weight_power: float = 1.0  # class weights = (1 / frequency) ** power: 1 paper, 0.5 gentler, 0 none
-    patience: int = 10  # stop after this many epochs without a better validation mIoU
-    val_share: float = 0.15  # share of tiles (by spatial blocks) for validation
-    test_share: float = 0.15  # share of tiles (by spatial blocks) for the final test
-    block_size: int | None = None  # spatial block edge in px for the split; None: 4 tiles
-    oversample: bool = True  # draw tiles holding rare classes more often (repeat-factor sampling)
-    augment: bool = True  # flips, 90-degree turns, mild VHR brightness/contrast
-    seed: int = 0  # seeds the split, sampling, augmentation and weights
-    device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
-    num_workers: int = 0  # DataLoader worker processes
-    resume: str | None = None  # checkpoint (best.pt or last.pt) to continue from
-    name: str = "csagfnet"  # model name in the card and file names
-    export: bool = True  # export the best model to ONNX at the end
-
-    def __post_init__(self) -> None:
-        if (self.tiles is None) == (self.data is None):
-            raise InputError("Give either a tile store (tiles) or the rasters to cut (data), not both or neither.")
-        if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
-            raise InputError(f"Epochs ({self.epochs}), batch size ({self.batch_size}) and patience "
-                             f"({self.patience}) must be at least 1.")
-        if self.lr <= 0:
-            raise InputError(f"Learning rate {self.lr} must be positive (paper: 1e-3).")
-        if self.vhr_encoder not in ("paper", "efficientnet_lite0"):
-            raise InputError(f"Unknown VHR encoder '{self.vhr_encoder}': use 'paper' or 'efficientnet_lite0'.")
-        if not 0 < self.encoder_lr_scale <= 1 or self.freeze_encoder_epochs < 0:
-            raise InputError(f"Encoder learning-rate scale {self.encoder_lr_scale} must be in (0, 1] and freeze "
-                             f"epochs {self.freeze_encoder_epochs} at least 0.")
-        if self.val_share <= 0 and not self.val_scenes:
-            raise InputError("The validation share must be above 0: the best checkpoint is the one with the best "
-                             "validation mIoU.")
-
-    @property
-    def output_path(self) -> Path:
-        """The output folder as a Path."""
-        return Path(self.output_dir)
-
-
-@dataclass
-class TrainResult:
-    """What a run produced."""
-
-    best_checkpoint: str  # best validation mIoU weights (+ card) for resume or export
-    last_checkpoint: str  # weights after the last finished epoch (for resume)
-    onnx: str | None  # exported best model with its card, None when export was off
-    metrics_csv: str  # one row per epoch
-    curve_png: str  # training curves
-    confusion_png: str  # confusion matrix on the test split (validation split when there is no test split)
-    best_epoch: int  # epoch (1-based) of the best checkpoint
-    epochs_run: int  # epochs finished, resumed ones included
-    val_metrics: dict[str, float]  # validation scores of the best epoch
-    test_metrics: dict  # scores of the best model on the test split (per class included)
-    stopped_early: bool = False  # early stopping ended the run
-    canceled: bool = False  # the user canceled; the outputs describe the best epoch before the cancel
-    history: list[dict[str, float]] = field(default_factory=list)  # the CSV's rows
-
-
-@dataclass
-class _Dist:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    owns_group: bool = False  # this run started the process group, so it ends it
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def _init_distributed(device: str) -> _Dist:
-    """Join the torchrun process group when WORLD_SIZE > 1 (gloo on the CPU, NCCL on GPUs)."""
-    import torch.distributed as dist
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist()
-    owns = not dist.is_initialized()
-    if owns:
-        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), owns)
-
-
-def _pick_device(requested: str, dist_info: _Dist) -> str:
-    import torch
-
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InputError("Device 'cuda' was asked for but PyTorch sees no CUDA GPU: use device 'cpu'.")
-        if requested == "cuda":
-            requested = f"cuda:{dist_info.local_rank if dist_info.world_size > 1 else 0}"
-    elif requested != "cpu":
-        raise InputError(f"Unknown device '{requested}': use auto, cpu, cuda or cuda:N.")
-    return requested
-
-
-def _is_oom(exc: BaseException) -> bool:
-    import torch
-
-    text = str(exc).lower()
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
-
-
-def _oom_error(config: TrainConfig, device: str, exc: BaseException) -> InputError:
-    return InputError(f"Batch size {config.batch_size} does not fit in the memory of {device} ({exc}). "
-                      f"Try a smaller batch size, e.g. {max(1, config.batch_size // 2)}, or a smaller model width.")
 
 
 def _load_store(config: TrainConfig, progress: Progress, warn: Warn) -> TileStore:
@@ -262,17 +133,6 @@ def _confusion(model: "torch.nn.Module", loader, device: str, loss_fn) -> tuple[
     return cm.cpu().numpy().reshape(NUM_CLASSES, NUM_CLASSES), loss_sum, batches
 
 
-def _all_reduce(values: np.ndarray, dist_info: _Dist) -> np.ndarray:
-    if dist_info.world_size == 1:
-        return values
-    import torch
-    import torch.distributed as dist
-
-    t = torch.as_tensor(values, dtype=torch.float64)
-    dist.all_reduce(t)
-    return t.numpy()
-
-
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     with atomic_file(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS)
@@ -296,9 +156,9 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
     log = log or (lambda message: None)
     if config.model not in MODEL_NAMES:
         raise InputError(f"Unknown model '{config.model}'; choose one of {list(MODEL_NAMES)}.")
-    dist_info = _init_distributed(config.device if config.device != "auto" else
+    dist_info = init_distributed(config.device if config.device != "auto" else
                                   ("cuda" if torch.cuda.is_available() else "cpu"))
-    device = _pick_device(config.device, dist_info)
+    device = pick_device(config.device, dist_info)
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     if not dist_info.main:
@@ -408,8 +268,8 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
                 loss.backward()
                 optimizer.step()
             except (RuntimeError, MemoryError) as exc:
-                if _is_oom(exc):
-                    raise _oom_error(config, device, exc) from exc
+                if is_oom(exc):
+                    raise oom_error(config, device, exc) from exc
                 raise
             loss_sum += float(loss.detach())
             seen += 1
@@ -419,7 +279,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
         epoch_lr = float(optimizer.param_groups[0]["lr"])
         scheduler.step()
         cm, val_loss, val_batches = _confusion(model, eval_loaders["val"], device, loss_fn)
-        sums = _all_reduce(np.concatenate([cm.ravel(), [val_loss, val_batches, loss_sum, seen]]), dist_info)
+        sums = all_reduce(np.concatenate([cm.ravel(), [val_loss, val_batches, loss_sum, seen]]), dist_info)
         cm = sums[:NUM_CLASSES * NUM_CLASSES].reshape(NUM_CLASSES, NUM_CLASSES).astype(np.int64)
         scores = metrics_from_confusion(cm).summary()
         row = {"epoch": epoch + 1, "train_loss": float(sums[-2] / max(sums[-1], 1)),
@@ -451,7 +311,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
     best = load_checkpoint(paths["best.pt"])
     model.load_state_dict(best["model_state"])
     cm, _, _ = _confusion(model, eval_loaders["test"], device, loss_fn)
-    cm = _all_reduce(cm.ravel().astype(np.float64), dist_info).reshape(NUM_CLASSES, NUM_CLASSES).astype(np.int64)
+    cm = all_reduce(cm.ravel().astype(np.float64), dist_info).reshape(NUM_CLASSES, NUM_CLASSES).astype(np.int64)
     test = metrics_from_confusion(cm)
     names = [c.name for c in card.classes]
     test_dict = test.to_dict(names)

@@ -11,7 +11,7 @@ from ..core.output_checks import check_file_name, check_output_folder, check_out
 
 if TYPE_CHECKING:
     from .evaluate import EvaluateConfig
-    from .fit import TrainConfig
+    from .config import TrainConfig
     from .tiles import PrepareConfig
 
 TRAIN_OUTPUTS = ("best.pt", "last.pt", "metrics.csv", "curves.png", "confusion.png", "test_metrics.json")

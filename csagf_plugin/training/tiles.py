@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.crs import CRS
 from rasterio.enums import ColorInterp
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
