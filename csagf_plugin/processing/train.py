@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from qgis.core import (
@@ -21,6 +23,22 @@ from .base import CsagfAlgorithm, FeedbackProgress
 WIDTHS = ["small", "paper"]
 VHR_ENCODERS = ["paper", "efficientnet_lite0"]  # the enum passes an index into these
 DEVICES = ["auto", "cpu", "cuda"]
+MODELS_HOME = os.path.join(os.path.expanduser("~"), "CSAGF models")  # trained models outlive QGIS's temporary folder
+
+
+def default_output_folder(name: str = "csagfnet") -> str:
+    """A new folder under ~/CSAGF models for each run, named by the model and the time the dialog opened."""
+    return os.path.join(MODELS_HOME, f"{name}_{time.strftime('%Y%m%d-%H%M')}")
+
+
+def sized_for_this_machine() -> tuple[int, int]:
+    """(epochs, batch size): the paper's 100 and 48 where an NVIDIA GPU driver is present, 20 and 8 on a CPU.
+
+    Looked up without importing torch (seconds, and CUDA libraries) while QGIS lists the algorithms.
+    """
+    from ..environment.requirements import nvidia_driver_present
+
+    return (100, 48) if nvidia_driver_present() else (20, 8)
 
 
 class TrainAlgorithm(CsagfAlgorithm):
@@ -86,11 +104,13 @@ class TrainAlgorithm(CsagfAlgorithm):
                                                QgsProcessingParameterNumber.Integer, 3, False, 0, 10000),
                   "The pretrained encoder stays fixed for this many first epochs while the new layers settle "
                   "(ignored with the paper encoder). Range 0 to 10000.", advanced=True)
+        epochs, batch = sized_for_this_machine()
         self._add(QgsProcessingParameterNumber(self.EPOCHS, "Epochs", QgsProcessingParameterNumber.Integer,
-                                               100, False, 1, 10000), "Most epochs; early stopping may end sooner.")
+                                               epochs, False, 1, 10000),
+                  "Most epochs; early stopping may end sooner (paper: 100 on a GPU; default 20 without one).")
         self._add(QgsProcessingParameterNumber(self.BATCH_SIZE, "Batch size", QgsProcessingParameterNumber.Integer,
-                                               48, False, 1, 1024), "Tiles per batch (paper: 48). Lower it if "
-                                                                    "memory runs out.")
+                                               batch, False, 1, 1024),
+                  "Tiles per batch (paper: 48 on a GPU; default 8 without one). Lower it if memory runs out.")
         self._add(QgsProcessingParameterNumber(self.LEARNING_RATE, "Learning rate",
                                                QgsProcessingParameterNumber.Double, 1e-3, False, 1e-7, 1.0),
                   "AdamW initial learning rate, cosine annealed.", advanced=True)
@@ -119,8 +139,10 @@ class TrainAlgorithm(CsagfAlgorithm):
                   "auto uses a CUDA GPU when torch sees one.", advanced=True)
         self._add(QgsProcessingParameterString(self.NAME, "Model name", defaultValue="csagfnet"),
                   "Name of the model in its card and in the file names.", advanced=True)
-        self._add(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder"),
-                  "Checkpoints, the ONNX model, the metrics CSV and the PNGs.")
+        self._add(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, "Output folder",
+                                                          defaultValue=default_output_folder()),
+                  "Checkpoints, the ONNX model, the metrics CSV and the PNGs. Default: a new folder under "
+                  f"{MODELS_HOME}, which stays when QGIS closes (a temporary output would not).")
         self.addOutput(QgsProcessingOutputFile(self.ONNX, "Trained model (ONNX)"))
         self.addOutput(QgsProcessingOutputFile(self.METRICS_CSV, "Metrics per epoch (CSV)"))
         self.addOutput(QgsProcessingOutputFile(self.CURVE_PNG, "Training curves (PNG)"))

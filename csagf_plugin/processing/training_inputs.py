@@ -26,11 +26,13 @@ MIN_LABELLED = "MIN_LABELLED"
 
 
 def add_training_data_parameters(alg: CsagfAlgorithm, optional: bool = False) -> None:
-    """Declare the training-data parameters on `alg`; `optional` when a tile store can replace the rasters."""
-    alg._add(QgsProcessingParameterMultipleLayers(VHR, "VHR daytime raster(s)", QgsProcessing.TypeRaster,
+    """Declare the training-data parameters on `alg`; `optional` when a tile store can replace the rasters (their
+    names then say so, since QGIS's "[optional]" alone reads as if training needed no data)."""
+    unless = " (unless a tile store is given)" if optional else ""
+    alg._add(QgsProcessingParameterMultipleLayers(VHR, "VHR daytime raster(s)" + unless, QgsProcessing.TypeRaster,
                                                   optional=optional),
              "One or more VHR rasters; each is cut into tiles with the labels under it.")
-    alg._add(QgsProcessingParameterMapLayer(LABELS, "Labels (raster of class ids or polygon layer)",
+    alg._add(QgsProcessingParameterMapLayer(LABELS, "Labels (raster of class ids or polygon layer)" + unless,
                                             optional=optional),
              "A raster of class ids 1-7 (0 = unlabelled), or polygons with a land-use field (OpenStreetMap extract, "
              "planning map, parcel layer) rasterised onto each VHR grid through the class mapping.")
@@ -41,7 +43,7 @@ def add_training_data_parameters(alg: CsagfAlgorithm, optional: bool = False) ->
                                         fileFilter="Mappings (*.csv *.json)"),
              "Table from field values (or OSM key=value tags) to classes 1-7. Empty: the bundled OpenStreetMap "
              "mapping for polygons, class ids as they are for rasters. Unmapped values are ignored with a warning.")
-    alg._add(QgsProcessingParameterRasterLayer(NTL, "Night-time light raster", optional=optional),
+    alg._add(QgsProcessingParameterRasterLayer(NTL, "Night-time light raster" + unless, optional=optional),
              "Night-light radiance in any CRS and resolution; warped onto each tile as inference does.")
     alg._add(QgsProcessingParameterNumber(TILE_SIZE, "Tile size in pixels", QgsProcessingParameterNumber.Integer,
                                           256, False, 64, 2048),
