@@ -26,6 +26,9 @@ def test_model_loads_with_its_four_steps():
                      "accuracy_assessment": "csagf:accuracy_assessment"}
     inputs = {p.name() for p in model.parameterDefinitions() if not p.isDestination()}
     assert inputs == {"vhr", "ntl", "reference", "model", "n_points", "min_per_class", "seed", "confidence"}
+    # the dialog asks in workflow order (what to classify, with what, then the points and the reference)
+    assert [p.name() for p in model.parameterDefinitions() if not p.isDestination()] == [
+        "vhr", "ntl", "model", "n_points", "min_per_class", "seed", "reference", "confidence"]
     assert model.dependsOnChildAlgorithms("accuracy_assessment") == {"classify", "random_points",
                                                                      "sample_reference"}
     assert str(REPO) not in MODEL3.read_text(encoding="utf-8")  # no machine-specific paths inside
