@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     prep = sub.add_parser("prepare", help="cut VHR + NTL + labels into a tile store (.npz)")
     _add_data_options(prep, required=True)
-    prep.add_argument("--output", required=True, help="tile store to write (.npz)")
+    prep.add_argument("--output", required=True,
+                      help="tile store to write: a .npz file, or a *.tiles folder written tile by tile (memory-mapped "
+                           "when training, for data sets larger than memory)")
 
     tr = sub.add_parser("train", help="train a model and export it to ONNX")
     tr.add_argument("--tiles", help="tile store from prepare (or give the training data options)")

@@ -33,17 +33,18 @@ def fit_normalisation(store: TileStore, indices: np.ndarray, card: ModelCard, ma
 
 
 def tile_sample_weights(labels: np.ndarray, num_classes: int = 7, threshold: float = 0.5,
-                        min_pixels: int = 16) -> np.ndarray:
+                        min_pixels: int = 16, indices: np.ndarray | None = None) -> np.ndarray:
     """Repeat factor of each tile (LVIS repeat-factor sampling): max over its classes of max(1, sqrt(t / f_c)).
 
     f_c is the share of tiles holding class c (at least `min_pixels` pixels) and t the `threshold`: a class found in
     half the tiles or more is not oversampled, one in 5 % of the tiles about 3 times, so rare classes are seen more
     often without a few tiles being drawn over and over.
     """
-    n = len(labels)
+    rows = np.arange(len(labels)) if indices is None else np.asarray(indices)  # tile by tile: labels may be a memmap
+    n = len(rows)
     held = np.zeros((n, num_classes), dtype=bool)
-    for i in range(n):
-        counts = np.bincount(labels[i].ravel(), minlength=num_classes + 1)[1:num_classes + 1]
+    for i, t in enumerate(rows):
+        counts = np.bincount(labels[t].ravel(), minlength=num_classes + 1)[1:num_classes + 1]
         held[i] = counts >= min_pixels
     share = held.mean(axis=0) if n else np.zeros(num_classes)
     factor = np.where(share > 0, np.sqrt(threshold / np.maximum(share, 1e-12)), 1.0)

@@ -191,7 +191,7 @@ def train(config: TrainConfig, progress: Progress | None = None, warn: Warn = ig
     absent = [c.name for c, n in zip(FUNCTIONAL_CLASSES, counts) if n == 0]
     if absent:
         warn(f"The training tiles hold no pixel of {absent}: the model cannot learn these classes.")
-    weights = tile_sample_weights(store.labels[split.train], NUM_CLASSES) if config.oversample else None
+    weights = tile_sample_weights(store.labels, NUM_CLASSES, indices=split.train) if config.oversample else None
 
     model = create_model(config.model, NUM_CLASSES, vhr_bands=store.vhr.shape[1], ntl_bands=store.ntl.shape[1],
                          width=config.width, vhr_encoder=config.vhr_encoder,

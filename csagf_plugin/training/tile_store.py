@@ -48,8 +48,12 @@ class TileStore:
 
     def class_pixel_counts(self, indices: np.ndarray | None = None, num_classes: int = 7) -> np.ndarray:
         """Labelled pixels per class id 1..num_classes (index k = class k+1) over the chosen tiles."""
-        labels = self.labels if indices is None else self.labels[indices]
-        return np.bincount(labels.ravel(), minlength=num_classes + 1)[1:num_classes + 1].astype(np.int64)
+        indices = np.arange(self.num_tiles) if indices is None else np.asarray(indices)
+        counts = np.zeros(num_classes + 1, dtype=np.int64)
+        for start in range(0, len(indices), 256):  # in chunks: a memory-mapped store is never read whole
+            chunk = self.labels[np.sort(indices[start:start + 256])]
+            counts += np.bincount(chunk.ravel(), minlength=num_classes + 1)[:num_classes + 1]
+        return counts[1:]
 
     def meta(self) -> dict:
         """Plain metadata (everything but the arrays)."""
@@ -67,7 +71,11 @@ class TileStore:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TileStore":
-        """Read a store written by save()."""
+        """Read a store written by save(), or open a disk tile store (a `*.tiles` folder, memory-mapped)."""
+        if os.path.isdir(path) and os.fspath(path).rstrip("/\\").endswith(".tiles"):
+            from .disk_tiles import open_disk_store
+
+            return open_disk_store(path)
         if not os.path.isfile(path):
             raise InputError(f"Tile store {path} does not exist: run prepare first or give the right path.")
         try:

@@ -23,6 +23,8 @@ from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
 from ..core.raster import check_overlap, ntl_on_grid, open_raster
 from ..core.resolution import ground_pixel_size_m, plan_resampling
 from ..core.value_checks import check_ntl_range
+from .disk_tiles import SUFFIX as DISK_SUFFIX
+from .disk_tiles import DiskTileWriter, open_disk_store
 from .labels import ClassMapping, is_raster, labels_on_grid
 from .tile_store import TileStore
 
@@ -75,6 +77,44 @@ class PrepareConfig:
             raise InputError(f"Stride {self.stride} must be between 1 and the tile size {self.tile_size}.")
         if not 0 <= self.min_labelled <= 1:
             raise InputError(f"Minimum labelled share {self.min_labelled} must be between 0 and 1.")
+
+
+class TileSink:
+    """Where prepare puts the tiles it cuts: lists in memory, or appended one by one to a disk tile store when the
+    output is a `*.tiles` folder (memory then holds one tile, whatever the number of tiles)."""
+
+    def __init__(self, output: str | None) -> None:
+        self.output = output
+        self.on_disk = bool(output) and os.fspath(output).rstrip("/\\").endswith(DISK_SUFFIX)
+        self.writer: DiskTileWriter | None = None
+        self.arrays: dict[str, list] = {k: [] for k in ("vhr", "ntl", "labels", "scene", "origin")}
+        self.count = 0
+
+    def add(self, vhr: np.ndarray, ntl: np.ndarray, labels: np.ndarray, scene: int, origin: tuple[int, int]) -> None:
+        """Keep one tile."""
+        if self.on_disk:
+            if self.writer is None:
+                self.writer = DiskTileWriter(self.output, labels.shape[-1], vhr.shape[0], ntl.shape[0],
+                                             str(vhr.dtype))
+            self.writer.append(vhr, ntl, labels, scene, origin)
+        else:
+            for key, value in zip(self.arrays, (vhr, ntl, labels, scene, origin)):
+                self.arrays[key].append(value)
+        self.count += 1
+
+    def finish(self, meta: dict) -> TileStore:
+        """The store of every tile kept (memory-mapped from the disk store when on disk)."""
+        if self.writer is not None:
+            return open_disk_store(self.writer.close(meta))
+        a = self.arrays
+        return TileStore(vhr=np.stack(a["vhr"]), ntl=np.stack(a["ntl"]), labels=np.stack(a["labels"]),
+                         scene=np.asarray(a["scene"], dtype=np.int32), origin=np.asarray(a["origin"], dtype=np.int32),
+                         **meta)
+
+    def abort(self) -> None:
+        """Drop the tiles (an unfinished disk store is removed)."""
+        if self.writer is not None and not self.writer.closed:
+            self.writer.abort()
 
 
 def window_starts(size: int, tile: int, stride: int) -> list[int]:
@@ -131,93 +171,93 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
     if config.mapping and not is_raster(config.scenes[0].labels):  # a bad mapping is reported before any raster
         mapping_for(config.scenes[0].class_field)
     T = config.tile_size
-    vhr_tiles, ntl_tiles, label_tiles, scene_ids, origins = [], [], [], [], []
     dtypes, band_counts, band_names, vhr_sizes, ntl_sizes = set(), set(), None, [], []
     ntl_missing_px, ntl_missing_tiles, labelled_total = 0, 0, 0
-    with open_raster(config.ntl, "NTL") as ntl:
-        ntl_bands = list(range(1, ntl.count + 1))
-        check_ntl_range(ntl, ntl_bands, ModelCard("training", "training"), warn)  # 1e30 would skew the NTL mean
-        ntl_names = [ntl.descriptions[b - 1] or ("radiance" if ntl.count == 1 else f"ntl{b}") for b in ntl_bands]
-        for s, scene in enumerate(config.scenes):
-            with open_raster(scene.vhr, "VHR") as raw, _at_pixel_size(raw, config.pixel_size_m, warn) as vhr:
-                check_overlap(vhr, ntl, "NTL")
-                bands = config.vhr_bands or default_vhr_bands(vhr)
-                if max(bands) > vhr.count or min(bands) < 1:
-                    raise InputError(f"VHR raster {scene.vhr} has {vhr.count} bands; bands {bands} were asked for.")
-                dtypes.add(vhr.dtypes[bands[0] - 1])
-                band_counts.add(len(bands))
-                band_names = band_names or _band_names(vhr, bands)
-                vhr_sizes.append(ground_pixel_size_m(vhr.crs, vhr.transform, vhr.width, vhr.height))
-                ntl_sizes.append(ground_pixel_size_m(ntl.crs, ntl.transform, ntl.width, ntl.height))
-                if vhr.width < T or vhr.height < T:
-                    raise InputError(f"VHR raster {scene.vhr} ({vhr.width} x {vhr.height} px) is smaller than one "
-                                     f"tile ({T} px): choose a smaller tile size.")
-                labels = labels_on_grid(scene.labels, vhr.crs, vhr.transform, vhr.width, vhr.height,
-                                        None if is_raster(scene.labels) else mapping_for(scene.class_field),
-                                        scene.layer, scene.class_field, warn)
-                for more in scene.more_labels:
-                    gaps = labels == 0
-                    if not gaps.any():
-                        break
-                    extra = labels_on_grid(more.path, vhr.crs, vhr.transform, vhr.width, vhr.height,
-                                           None if is_raster(more.path) else
-                                           ClassMapping.from_file(more.mapping, more.class_field) if more.mapping
-                                           else mapping_for(more.class_field), more.layer, more.class_field, warn)
-                    labels[gaps] = extra[gaps]
-                valid = vhr.dataset_mask() > 0
-                labels[~valid] = 0
-                n_labelled = int(np.count_nonzero(labels))
-                labelled_total += n_labelled
-                if n_labelled == 0:
-                    warn(f"No labelled pixel on VHR raster {scene.vhr}: its labels {scene.labels} map to no class "
-                         "there; the scene gives no tiles.")
-                rows, cols = window_starts(vhr.height, T, config.stride), window_starts(vhr.width, T, config.stride)
-                for i, r in enumerate(rows):
-                    for c in cols:
-                        lab = labels[r:r + T, c:c + T]
-                        if np.count_nonzero(lab) < config.min_labelled * T * T or not lab.any():
-                            continue
-                        window = Window(c, r, T, T)
-                        vhr_tiles.append(vhr.read(bands, window=window))
-                        tile_ntl = ntl_on_grid(ntl, vhr.crs, vhr.window_transform(window), T, T, ntl_bands)
-                        missing = int(np.count_nonzero(~np.isfinite(tile_ntl[0])))
-                        if missing:
-                            ntl_missing_px += missing
-                            ntl_missing_tiles += 1
-                        ntl_tiles.append(tile_ntl)
-                        label_tiles.append(lab.copy())
-                        scene_ids.append(s)
-                        origins.append((r, c))
-                    if progress.is_canceled():
-                        raise Canceled("Preparing training tiles was canceled.")
-                    progress.set_progress(100.0 * (s + (i + 1) / len(rows)) / len(config.scenes))
-    if len(dtypes) > 1 or len(band_counts) > 1:
-        raise InputError(f"The VHR rasters differ in data type {sorted(dtypes)} or band count {sorted(band_counts)}: "
-                         "use rasters of one sensor and product, or choose the same bands for all.")
-    if not label_tiles:
-        raise InputError(
-            f"No training tile: {labelled_total} labelled pixels in all, and each {T} x {T} tile needs at least "
-            f"{config.min_labelled:.0%} labelled ({int(config.min_labelled * T * T)} px). Add labels, choose a "
-            "smaller tile size, or lower the minimum labelled share.")
-    if ntl_missing_px:
-        warn(f"The NTL raster has no data under {ntl_missing_px} pixels of {ntl_missing_tiles} tiles; they are filled "
-             "with the model card's NTL fill value (radiance 0), exactly as at inference. Use an NTL raster that "
-             "covers the whole VHR area if that is wrong.")
-    if max(vhr_sizes) > 1.2 * min(vhr_sizes):
-        warn(f"The VHR rasters have different pixel sizes ({min(vhr_sizes):.2f} to {max(vhr_sizes):.2f} m): the "
-             "model card records their mean; give a pixel size to train at (--pixel-size) for a consistent model.")
-    store = TileStore(
-        vhr=np.stack(vhr_tiles), ntl=np.stack(ntl_tiles).astype(np.float32), labels=np.stack(label_tiles),
-        scene=np.asarray(scene_ids, dtype=np.int32), origin=np.asarray(origins, dtype=np.int32),
-        scenes=[os.fspath(sc.vhr) for sc in config.scenes], vhr_dtype=str(dtypes.pop()),
-        vhr_band_names=list(band_names or []), ntl_band_names=ntl_names,
-        vhr_pixel_size_m=round(float(np.mean(vhr_sizes)), 3), ntl_pixel_size_m=round(float(np.mean(ntl_sizes)), 1),
-        description=(f"{len(label_tiles)} tiles of {T} px from {len(config.scenes)} VHR raster(s) "
-                     f"({', '.join(Path(sc.vhr).name for sc in config.scenes[:5])}"
-                     f"{', ...' if len(config.scenes) > 5 else ''}), labels from "
-                     f"{', '.join(sorted({Path(sc.labels).name for sc in config.scenes})[:5])}, NTL "
-                     f"{Path(config.ntl).name}"))
-    if config.output:
+    sink = TileSink(config.output)
+    try:
+        with open_raster(config.ntl, "NTL") as ntl:
+            ntl_bands = list(range(1, ntl.count + 1))
+            check_ntl_range(ntl, ntl_bands, ModelCard("training", "training"), warn)  # 1e30 would skew the NTL mean
+            ntl_names = [ntl.descriptions[b - 1] or ("radiance" if ntl.count == 1 else f"ntl{b}") for b in ntl_bands]
+            for s, scene in enumerate(config.scenes):
+                with open_raster(scene.vhr, "VHR") as raw, _at_pixel_size(raw, config.pixel_size_m, warn) as vhr:
+                    check_overlap(vhr, ntl, "NTL")
+                    bands = config.vhr_bands or default_vhr_bands(vhr)
+                    if max(bands) > vhr.count or min(bands) < 1:
+                        raise InputError(f"VHR raster {scene.vhr} has {vhr.count} bands; bands {bands} were asked for.")
+                    dtypes.add(vhr.dtypes[bands[0] - 1])
+                    band_counts.add(len(bands))
+                    band_names = band_names or _band_names(vhr, bands)
+                    vhr_sizes.append(ground_pixel_size_m(vhr.crs, vhr.transform, vhr.width, vhr.height))
+                    ntl_sizes.append(ground_pixel_size_m(ntl.crs, ntl.transform, ntl.width, ntl.height))
+                    if vhr.width < T or vhr.height < T:
+                        raise InputError(f"VHR raster {scene.vhr} ({vhr.width} x {vhr.height} px) is smaller than one "
+                                         f"tile ({T} px): choose a smaller tile size.")
+                    labels = labels_on_grid(scene.labels, vhr.crs, vhr.transform, vhr.width, vhr.height,
+                                            None if is_raster(scene.labels) else mapping_for(scene.class_field),
+                                            scene.layer, scene.class_field, warn)
+                    for more in scene.more_labels:
+                        gaps = labels == 0
+                        if not gaps.any():
+                            break
+                        extra = labels_on_grid(more.path, vhr.crs, vhr.transform, vhr.width, vhr.height,
+                                               None if is_raster(more.path) else
+                                               ClassMapping.from_file(more.mapping, more.class_field) if more.mapping
+                                               else mapping_for(more.class_field), more.layer, more.class_field, warn)
+                        labels[gaps] = extra[gaps]
+                    valid = vhr.dataset_mask() > 0
+                    labels[~valid] = 0
+                    n_labelled = int(np.count_nonzero(labels))
+                    labelled_total += n_labelled
+                    if n_labelled == 0:
+                        warn(f"No labelled pixel on VHR raster {scene.vhr}: its labels {scene.labels} map to no class "
+                             "there; the scene gives no tiles.")
+                    rows, cols = window_starts(vhr.height, T, config.stride), window_starts(vhr.width, T, config.stride)
+                    for i, r in enumerate(rows):
+                        for c in cols:
+                            lab = labels[r:r + T, c:c + T]
+                            if np.count_nonzero(lab) < config.min_labelled * T * T or not lab.any():
+                                continue
+                            window = Window(c, r, T, T)
+                            tile_vhr = vhr.read(bands, window=window)
+                            tile_ntl = ntl_on_grid(ntl, vhr.crs, vhr.window_transform(window), T, T, ntl_bands)
+                            missing = int(np.count_nonzero(~np.isfinite(tile_ntl[0])))
+                            if missing:
+                                ntl_missing_px += missing
+                                ntl_missing_tiles += 1
+                            sink.add(tile_vhr, tile_ntl.astype(np.float32), lab.copy(), s, (r, c))
+                        if progress.is_canceled():
+                            raise Canceled("Preparing training tiles was canceled.")
+                        progress.set_progress(100.0 * (s + (i + 1) / len(rows)) / len(config.scenes))
+        if len(dtypes) > 1 or len(band_counts) > 1:
+            raise InputError(f"The VHR rasters differ in data type {sorted(dtypes)} or band count {sorted(band_counts)}: "
+                             "use rasters of one sensor and product, or choose the same bands for all.")
+        if not sink.count:
+            raise InputError(
+                f"No training tile: {labelled_total} labelled pixels in all, and each {T} x {T} tile needs at least "
+                f"{config.min_labelled:.0%} labelled ({int(config.min_labelled * T * T)} px). Add labels, choose a "
+                "smaller tile size, or lower the minimum labelled share.")
+        if ntl_missing_px:
+            warn(f"The NTL raster has no data under {ntl_missing_px} pixels of {ntl_missing_tiles} tiles; they are filled "
+                 "with the model card's NTL fill value (radiance 0), exactly as at inference. Use an NTL raster that "
+                 "covers the whole VHR area if that is wrong.")
+        if max(vhr_sizes) > 1.2 * min(vhr_sizes):
+            warn(f"The VHR rasters have different pixel sizes ({min(vhr_sizes):.2f} to {max(vhr_sizes):.2f} m): the "
+                 "model card records their mean; give a pixel size to train at (--pixel-size) for a consistent model.")
+        store = sink.finish(dict(
+            scenes=[os.fspath(sc.vhr) for sc in config.scenes], vhr_dtype=str(dtypes.pop()),
+            vhr_band_names=list(band_names or []), ntl_band_names=ntl_names,
+            vhr_pixel_size_m=round(float(np.mean(vhr_sizes)), 3),
+            ntl_pixel_size_m=round(float(np.mean(ntl_sizes)), 1),
+            description=(f"{sink.count} tiles of {T} px from {len(config.scenes)} VHR raster(s) "
+                         f"({', '.join(Path(sc.vhr).name for sc in config.scenes[:5])}"
+                         f"{', ...' if len(config.scenes) > 5 else ''}), labels from "
+                         f"{', '.join(sorted({Path(sc.labels).name for sc in config.scenes})[:5])}, NTL "
+                         f"{Path(config.ntl).name}")))
+    except BaseException:
+        sink.abort()
+        raise
+    if config.output and not sink.on_disk:
         store.save(config.output)
     progress.set_progress(100.0)
     return store

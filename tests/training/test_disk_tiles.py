@@ -104,3 +104,45 @@ def test_memory_does_not_grow_with_the_number_of_tiles(tmp_path: Path) -> None:
         figures.append([float(v) for v in done.stdout.split()])
     (write_small, read_small), (write_big, read_big) = figures
     assert write_big < write_small + 10 and read_big < read_small + 10  # MB of the process's own memory
+
+
+def test_prepare_writes_a_disk_store_that_trains_like_the_npz(synthetic, tmp_path: Path) -> None:
+    """prepare with a *.tiles output appends tile by tile; the store it returns and TileStore.load are memory maps
+    holding the same tiles as the in-memory store, and a training run reads it."""
+    pytest.importorskip("torch")
+    from csagf_plugin.training.fit import TrainConfig, train
+    from csagf_plugin.training.tiles import PrepareConfig, SceneSource, prepare_tiles
+
+    scenes = [SceneSource(str(s.vhr), str(s.labels)) for s in synthetic.scenes]
+    memory = prepare_tiles(PrepareConfig(scenes, str(synthetic.ntl), tile_size=64))
+    disk = prepare_tiles(PrepareConfig(scenes, str(synthetic.ntl), tile_size=64, output=str(tmp_path / "a.tiles")))
+    loaded = TileStore.load(tmp_path / "a.tiles")
+    for store in (disk, loaded):
+        assert isinstance(store.labels, np.memmap) and store.num_tiles == memory.num_tiles
+        np.testing.assert_array_equal(store.vhr, memory.vhr)
+        np.testing.assert_array_equal(store.labels, memory.labels)
+        np.testing.assert_array_equal(store.class_pixel_counts(), memory.class_pixel_counts())
+        assert store.description == memory.description and store.vhr_pixel_size_m == memory.vhr_pixel_size_m
+    assert not list(tmp_path.glob(".*partial*"))
+    result = train(TrainConfig(str(tmp_path / "run"), tiles=str(tmp_path / "a.tiles"), width=8, epochs=1,
+                               batch_size=4, block_size=64, val_share=0.2, test_share=0.2, export=False))
+    assert Path(result.best_checkpoint).is_file()
+
+
+def test_canceled_prepare_leaves_no_disk_store(synthetic, tmp_path: Path) -> None:
+    """Canceled after the first row of tiles was appended: the unfinished store is removed."""
+    from csagf_plugin.core.errors import Canceled
+    from csagf_plugin.training.tiles import PrepareConfig, SceneSource, prepare_tiles
+
+    class CancelAtOnce:
+        def set_progress(self, percent: float) -> None:
+            pass
+
+        def is_canceled(self) -> bool:
+            return True
+
+    scenes = [SceneSource(str(s.vhr), str(s.labels)) for s in synthetic.scenes]
+    with pytest.raises(Canceled):
+        prepare_tiles(PrepareConfig(scenes, str(synthetic.ntl), tile_size=64, output=str(tmp_path / "b.tiles")),
+                      CancelAtOnce())
+    assert list(tmp_path.iterdir()) == []
