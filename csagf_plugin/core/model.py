@@ -107,6 +107,11 @@ def load_model(path: str | os.PathLike, device: str = "auto", threads: int = 0,
     wants_cuda = device in ("auto", "cuda")
     cuda_listed = CUDA in ort.get_available_providers()
     providers = [CUDA, CPU] if wants_cuda and cuda_listed else [CPU]
+    if CUDA in providers and hasattr(ort, "preload_dlls"):  # onnxruntime >= 1.21
+        try:  # CUDA and cuDNN from nvidia-* wheels (onnxruntime-gpu[cuda,cudnn], what the plugin's installer puts)
+            ort.preload_dlls()
+        except Exception:  # noqa: BLE001 (a failed preload only means the system's CUDA libraries are tried)
+            pass
     if CUDA in providers:
         ort.set_default_logger_severity(4)  # a CUDA provider that fails to load is reported below, not logged
     try:

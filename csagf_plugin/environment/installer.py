@@ -265,7 +265,8 @@ def _run(command: list[str], log: _Log, start: float, end: float) -> list[str]:
     Cancel kills the process. A non-zero exit raises InstallError with the last lines of output.
     """
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                               env=subprocess_environment(), errors="replace")
+                               env=subprocess_environment(), errors="replace",
+                               creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # no console on Windows
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:

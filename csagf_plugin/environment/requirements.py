@@ -41,11 +41,12 @@ class Requirement:
     module: str  # the name it is imported by, e.g. "onnxruntime"
     spec: str  # version specifier, "" for any version
     purpose: str  # what the plugin uses it for, shown to the user
+    extras: str = ""  # pip extras, e.g. "[cuda,cudnn]"
 
     @property
     def pip_argument(self) -> str:
-        """The requirement as pip takes it, e.g. "rasterio>=1.3,<1.5"."""
-        return f"{self.name}{self.spec}"
+        """The requirement as pip takes it, e.g. "rasterio>=1.3,<1.5" or "onnxruntime-gpu[cuda,cudnn]>=1.21"."""
+        return f"{self.name}{self.extras}{self.spec}"
 
 
 RASTERIO = Requirement("rasterio", "rasterio", ">=1.3,<1.5", "reads and writes rasters (windowed, any CRS)")
@@ -81,6 +82,11 @@ def onnxruntime_requirement(flavour: str = "auto", installed: str | None = None,
         name = ONNXRUNTIME_GPU
     else:
         name = ONNXRUNTIME_CPU
+    if name == ONNXRUNTIME_GPU and installed is None:
+        # onnxruntime-gpu >= 1.21 brings the CUDA 12 runtime, cuBLAS and cuDNN as nvidia-* wheels with these extras
+        # (and finds them through onnxruntime.preload_dlls): a user with only the NVIDIA driver gets a working GPU.
+        return Requirement(name, "onnxruntime", ">=1.21", "runs the models on an NVIDIA GPU (CUDA) or the CPU",
+                           extras="[cuda,cudnn]")
     purpose = "runs the models on an NVIDIA GPU (CUDA) or the CPU" if name == ONNXRUNTIME_GPU else "runs the models"
     return Requirement(name, "onnxruntime", ">=1.16", purpose)
 

@@ -31,7 +31,8 @@ def test_an_installed_onnxruntime_is_kept_so_the_two_builds_never_meet():
     assert onnxruntime_requirement("auto", installed="onnxruntime", cuda_usable=True).name == "onnxruntime"
     assert onnxruntime_requirement("auto", installed="onnxruntime-gpu", cuda_usable=False).name == "onnxruntime-gpu"
     assert onnxruntime_requirement("gpu", installed="onnxruntime").name == "onnxruntime"
-    assert onnxruntime_requirement("auto", installed=None, cuda_usable=True).name == "onnxruntime-gpu"
+    gpu = onnxruntime_requirement("auto", installed=None, cuda_usable=True)
+    assert gpu.name == "onnxruntime-gpu" and gpu.pip_argument == "onnxruntime-gpu[cuda,cudnn]>=1.21"
     assert onnxruntime_requirement("auto", installed=None, cuda_usable=False).name == "onnxruntime"
     assert onnxruntime_requirement("cpu", installed=None, cuda_usable=True).name == "onnxruntime"
     with pytest.raises(ValueError, match="flavour"):
