@@ -26,7 +26,7 @@ def show_accuracy_dock(iface, action: QAction):
     if dock is None:
         dock = AccuracyDock(iface, parent=iface.mainWindow())
         action.csagf_dock = dock
-        iface.addDockWidget(Qt.RightDockWidgetArea, dock)
+        iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.show()
     dock.raise_()
     return dock
