@@ -69,3 +69,32 @@ def test_subprocesses_do_not_see_a_developer_venv(monkeypatch):
     monkeypatch.setenv("PIP_TARGET", "/elsewhere")
     env = subprocess_environment()
     assert "PYTHONPATH" not in env and "PIP_TARGET" not in env and env["PYTHONNOUSERSITE"] == "1"
+
+
+@pytest.mark.parametrize(("platform", "prefix", "executable", "expected"), [
+    ("win32", r"C:\OSGeo4W\apps\Python312", r"C:\OSGeo4W\bin\qgis-bin.exe", r"C:\OSGeo4W\apps\Python312/python.exe"),
+    ("darwin", "/Applications/QGIS.app/Contents/Frameworks", "/Applications/QGIS.app/Contents/MacOS/QGIS",
+     "/Applications/QGIS.app/Contents/Frameworks/bin/python3.12"),
+    ("linux", "/usr", "/usr/bin/qgis", "/usr/bin/python3.12"),
+])
+def test_qgis_python_is_looked_for_where_each_platform_puts_it(monkeypatch, platform, prefix, executable, expected):
+    from csagf_plugin.environment import location
+
+    monkeypatch.setattr(location.sys, "platform", platform)
+    monkeypatch.setattr(location.sys, "base_exec_prefix", prefix)
+    monkeypatch.setattr(location.sys, "executable", executable)
+    monkeypatch.setattr(location.sys, "_base_executable", executable, raising=False)
+    monkeypatch.setattr(location.sys, "version_info", (3, 12, 0))
+    monkeypatch.setattr(location.shutil, "which", lambda name: None)
+    monkeypatch.setattr(location.os.path, "isfile", lambda path: True)
+    candidates = [c.replace("\\", "/") for c in location.interpreter_candidates()]
+    assert expected.replace("\\", "/") in candidates
+    assert not any(c.endswith(("qgis-bin.exe", "/QGIS", "/qgis")) for c in candidates)  # QGIS itself is no Python
+
+
+def test_windows_and_macos_use_a_target_folder(monkeypatch):
+    from csagf_plugin.environment import installer
+
+    for platform in ("win32", "darwin"):
+        monkeypatch.setattr(installer.sys, "platform", platform)
+        assert installer.choose_layout("python") == "target"
