@@ -28,6 +28,8 @@ VAL = ["google_5_0", "google_5_6"]
 DEFAULT_VAL = list(VAL)  # the split the old bundled model was validated on
 TRAIN = [t for t in LABELLED if t not in VAL]
 OSM = "osm_landuse/landuse_2024.gpkg"
+# The tiles the OSM extract covers (40-70 % each; ../shared/data/README.md); the others get visual labels only.
+OSM_TILES = ["google_3_5", "google_3_6", "google_5_0", "google_5_5", "google_5_6", "google_6_0", "google_6_1"]
 GEOFABRIK = REPO / "resources" / "class_mappings" / "geofabrik_fclass.csv"
 SIRI_PER_CLASS = 10
 
@@ -60,7 +62,7 @@ def make_store(data: Path, labels: str, siri: bool, work: Path):
     scenes = []
     for tile in TRAIN + VAL:
         vhr, visual = str(data / "vhr" / f"{tile}.tif"), str(data / "labels_visual" / f"{tile}_labels.tif")
-        if labels == "osm+visual" and tile in TRAIN:  # OSM polygons win where they exist, visual cells elsewhere
+        if labels == "osm+visual" and tile in TRAIN and tile in OSM_TILES:  # OSM wins where it exists
             scenes.append(SceneSource(vhr, str(data / OSM), class_field=None,
                                       more_labels=[LabelSource(visual)]))
         else:
