@@ -203,6 +203,7 @@ def bundle(results: dict, run: str, data: Path, work: Path, model_out: Path, img
 
 
 def main(argv: list[str] | None = None) -> int:
+    global VAL, TRAIN  # a fold (--val) replaces the default split for the whole run
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "shanghai_pudong")
     p.add_argument("--work", type=Path, default=REPO / "build" / "shanghai_experiments")
@@ -221,7 +222,6 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     import torch
 
-    global VAL, TRAIN
     if sorted(a.val) != sorted(VAL):
         a.work = a.work / "folds" / ("val_" + "_".join(sorted(a.val)))
     if set(a.val) - set(LABELLED):
