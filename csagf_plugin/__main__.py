@@ -18,6 +18,7 @@ import sys
 from dataclasses import replace
 
 from .core.errors import CsagfError, InputError, Interrupted
+from .core.model import DEFAULT_MODEL
 from .core.safe_output import interruptible
 
 TRAINING_VERBS = ("prepare", "train", "evaluate")
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="VHR raster(s): files, folders of rasters or a VRT; several give one mosaic (or --per-input)")
     c.add_argument("--ntl", help="night-time light raster, any CRS and grid covering the VHR (not for VHR-only models)")
     c.add_argument("--out", required=True, help="output map (.tif, a COG); with --per-input, a folder")
-    c.add_argument("--model", help="ONNX model with a CSAGF model card (default: the bundled sample model)")
+    c.add_argument("--model", help="ONNX model with a CSAGF model card (default: the bundled real-data model, "
+                                      "models/csagfnet_pudong.onnx)")
     c.add_argument("--confidence", nargs="?", const="", metavar="PATH",
                    help="also write the winning class's probability (PATH, or beside --out when omitted)")
     c.add_argument("--gate", nargs="?", const="", metavar="PATH",
@@ -136,8 +138,7 @@ def classify_command(args: argparse.Namespace) -> int:
     from .core.classify import ClassifyConfig
 
     inputs = expand_inputs(args.vhr)
-    model = args.model or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models",
-                                       "csagfnet_sample.onnx")
+    model = args.model or DEFAULT_MODEL
     base = ClassifyConfig(vhr_path=inputs[0], ntl_path=args.ntl, model_path=model, output_path=args.out,
                           tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                           device=args.device, threads=args.threads, overlap_io=not args.no_overlap_io,

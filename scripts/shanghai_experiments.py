@@ -183,7 +183,7 @@ def bundle(results: dict, run: str, data: Path, work: Path, model_out: Path, img
         f"small width, {r['epochs']} epochs (the last one kept, no selection on validation), batch 8, "
         f"{r['train_minutes']:.0f} min on 2 shared CPU cores. Validation: whole held-out tiles {VAL} through the "
         "plugin's classify. Never trained or selected on google_2_7, google_5_10, google_6_4, google_8_1. Meant "
-        f"for VHR at about {card.vhr_pixel_size_m:.1f} m (other pixel sizes are resampled to it) in similar "
+        f"for VHR at about {card.vhr_pixel_size_m:.2f} m (other pixel sizes are resampled to it) in similar "
         "Chinese cities; a development model, not a production map-maker.")
     card.metrics = {"val_miou": round(v["miou"], 4), "val_macro_f1": round(v["macro_f1"], 4),
                     "val_oa": round(v["oa"], 4),

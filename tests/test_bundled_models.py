@@ -13,7 +13,7 @@ from csagf_plugin.core.model import load_model
 from csagf_plugin.core.model_card import FUNCTIONAL_CLASSES
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
-BUNDLED = ["csagfnet_sample.onnx", "csagfnet_shanghai.onnx"]
+BUNDLED = ["csagfnet_pudong.onnx", "csagfnet_sample.onnx", "csagfnet_shanghai.onnx"]
 MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -82,3 +82,17 @@ def test_bundled_model_classifies_a_generated_scene(name: str, small_city, tmp_p
     with rasterio.open(gate) as src:
         g = src.read(1)
     assert np.all((g >= 0) & (g <= 1))
+
+
+def test_default_model_is_the_real_data_model_with_the_pretrained_encoder() -> None:
+    """classify's default is trained on real imagery, says where and at which pixel size it works, and holds its
+    held-out validation figures and per-class precision (csagf:sample_size reads them)."""
+    from csagf_plugin.core.model import DEFAULT_MODEL
+
+    assert Path(DEFAULT_MODEL).name == "csagfnet_pudong.onnx"
+    card = load_model(DEFAULT_MODEL, device="cpu", threads=1).card
+    assert card.vhr_encoder == "efficientnet_lite0" and card.vhr_mean == [0.5, 0.5, 0.5]
+    assert "ImageNet" in card.fine_tuning
+    assert "Shanghai Pudong" in card.training_data and "google_6_4" in card.training_data  # kept out, and says so
+    assert 0.7 < card.vhr_pixel_size_m < 1.0 and card.ntl_pixel_size_m > 300
+    assert card.metrics["val_oa"] > 0.5 and "val_precision_residential" in card.metrics

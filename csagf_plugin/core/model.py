@@ -18,6 +18,11 @@ from .errors import InputError, ModelCardError
 from .model_card import ModelCard
 
 DEVICES = ("auto", "cpu", "cuda")
+MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "models")
+# The model classify uses when none is given: full CSAGFNet with the ImageNet VHR encoder, trained on real Shanghai
+# imagery and VIIRS (models/README.md).  The synthetic sample model classifies README's synthetic demo scene.
+DEFAULT_MODEL = os.path.normpath(os.path.join(MODELS_DIR, "csagfnet_pudong.onnx"))
+SAMPLE_MODEL = os.path.normpath(os.path.join(MODELS_DIR, "csagfnet_sample.onnx"))
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 

@@ -14,11 +14,9 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ..core.model import DEVICES  # the enum passes an index into these
+from ..core.model import DEFAULT_MODEL, DEVICES  # the enum passes an index into DEVICES
 from .base import CsagfAlgorithm, FeedbackProgress
 
-PLUGIN_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DEFAULT_MODEL = os.path.join(PLUGIN_ROOT, "models", "csagfnet_sample.onnx")
 VHR_SCALE_LABELS = ("auto", "card", "given")  # the enum passes an index into these
 
 
@@ -76,8 +74,10 @@ class ClassifyAlgorithm(CsagfAlgorithm):
                   "Night-time light radiance (e.g. VIIRS DNB or SDGSAT-1), any CRS and resolution covering the VHR.")
         self._add(QgsProcessingParameterFile(self.MODEL, "Model (ONNX with a CSAGF model card)",
                                              extension="onnx", defaultValue=DEFAULT_MODEL, optional=True),
-                  "An ONNX model exported by CSAGF training. Empty: the bundled sample model (full CSAGFNet "
-                  "trained on the synthetic benchmark city, see models/README.md).")
+                  "An ONNX model exported by CSAGF training. Empty: the bundled real-data model csagfnet_pudong "
+                  "(full CSAGFNet with an ImageNet-pretrained VHR encoder, trained on Google Earth imagery of "
+                  "Shanghai Pudong at about 0.85 m with VIIRS night light; other pixel sizes are resampled to it; "
+                  "see models/README.md). models/csagfnet_sample.onnx is for the synthetic demo city.")
         self._add(QgsProcessingParameterNumber(self.TILE_SIZE, "Tile size in pixels (0 = model's)",
                                                QgsProcessingParameterNumber.Integer, 0, False, 0, 4096),
                   "Edge of the square tiles fed to the model, a multiple of 32. 0 uses the model card's.",
