@@ -47,6 +47,7 @@ RUNS: dict[str, tuple[str, str, str, bool, dict]] = {
     "full_pre_siri": ("full", "efficientnet_lite0", "visual", True, RECIPE),
     "vhr_pre_siri": ("vhr", "efficientnet_lite0", "visual", True, RECIPE),
     "full_paper": ("full", "paper", "visual", False, {}),
+    "unet_pre": ("unet", "efficientnet_lite0", "visual", False, RECIPE),  # VHR-only baseline, same encoder
 }
 
 
