@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # README's two commands on Debian 13 (trixie: QGIS 3.40, Python 3.13, numpy 2), in a debootstrap root on this
 # machine: setup.sh with the inference requirements (classify on the sample scene through qgis_process), then the
-# classify, accuracy and environment tests. Needs root and Debian's mirror and PyPI. The root is kept in
-# $CSAGF_TRIXIE_ROOT (default /var/tmp/csagf-trixie), so a second run skips debootstrap and the apt downloads.
+# classify, accuracy and environment tests, the desktop install test (the plugin ZIP, the installer and classify in
+# a fresh QGIS 3.40 desktop) and the dock's screenshot test. Needs root and Debian's mirror and PyPI. The root is
+# kept in $CSAGF_TRIXIE_ROOT (default /var/tmp/csagf-trixie), so a second run skips debootstrap and apt downloads.
 # The committed tree (git archive HEAD) is what is tested.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,9 +30,11 @@ done
 
 rm -rf "$ROOT/work/csagf" && mkdir -p "$ROOT/work/csagf"
 git archive HEAD | tar -x -C "$ROOT/work/csagf"
+make -s package >/dev/null && mkdir -p "$ROOT/work/csagf/build" && cp build/csagf.zip "$ROOT/work/csagf/build/"
 chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   LANG=C.UTF-8 PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
   bash -c 'cd /work/csagf && CSAGF_REQUIREMENTS=requirements-inference.txt ./scripts/setup.sh &&
            ./scripts/test.sh -q -p no:cacheprovider tests/processing/test_classify_algorithm.py \
              tests/processing/test_accuracy_algorithms.py tests/core/accuracy tests/environment \
-             tests/processing/test_provider_without_packages.py tests/processing/test_environment_algorithms.py'
+             tests/processing/test_provider_without_packages.py tests/processing/test_environment_algorithms.py \
+             tests/desktop tests/gui/test_dock_layout.py'

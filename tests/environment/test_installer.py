@@ -16,7 +16,15 @@ import pytest
 
 from csagf_plugin.environment import check
 from csagf_plugin.environment.installer import InstallError, InstallPlan, install
-from csagf_plugin.environment.location import RECORD_NAME, TARGET, VENV, activate, dependency_folder, find_qgis_python
+from csagf_plugin.environment.location import (
+    RECORD_NAME,
+    TARGET,
+    VENV,
+    activate,
+    dependency_folder,
+    find_qgis_python,
+    subprocess_environment,
+)
 from csagf_plugin.environment.requirements import Requirement
 
 PACKAGE = Requirement("csagf-probe", "csagf_probe", ">=1.0", "a test package")
@@ -71,7 +79,8 @@ def qgis_python() -> str:
 def skip_without_pip(python: str, layout: str) -> None:
     """The target layout runs QGIS's own pip, which Debian 13's python3 lacks unless python3-pip is installed
     (plan_install then says so and the venv layout is used)."""
-    if layout == TARGET and subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode:
+    if layout == TARGET and subprocess.run([python, "-m", "pip", "--version"], capture_output=True,
+                                           env=subprocess_environment()).returncode:
         pytest.skip(f"{python} has no pip (the target layout needs it)")
 
 
