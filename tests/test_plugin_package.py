@@ -26,7 +26,8 @@ def test_package_zip_has_one_plugin_folder(tmp_path):
         names = archive.namelist()
     assert {name.split("/")[0] for name in names} == {"csagf"}
     for required in ("csagf/metadata.txt", "csagf/__init__.py", "csagf/csagf_plugin/plugin.py",
-                     "csagf/csagf_plugin/processing/provider.py", "csagf/resources/icon.svg"):
+                     "csagf/csagf_plugin/processing/provider.py", "csagf/resources/icon.svg",
+                     "csagf/resources/help/index.html", "csagf/csagf_plugin/environment/installer.py"):
         assert required in names
     assert not any(name.startswith(("csagf/tests/", "csagf/.venv/")) for name in names)
 

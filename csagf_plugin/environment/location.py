@@ -142,7 +142,7 @@ def find_qgis_python() -> str | None:
     probe = "import sys; print(sys.version_info[0], sys.version_info[1], sys.base_exec_prefix)"
     for candidate in interpreter_candidates():
         try:
-            out = subprocess.run([candidate, "-c", probe], capture_output=True, text=True, timeout=60,
+            out = subprocess.run([candidate, "-c", probe], capture_output=True, check=False, text=True, timeout=60,
                                  env=subprocess_environment()).stdout.split(maxsplit=2)
         except (OSError, subprocess.SubprocessError):
             continue

@@ -84,5 +84,5 @@ def test_fresh_desktop_installs_plugin_and_packages_then_classifies(tmp_path, ar
 
     with rasterio.open(classify["outputs"]["OUTPUT"]) as written:
         classes = np.unique(written.read(1))
-    assert set(classes.tolist()) <= set(range(0, 8)) and len(classes) >= 2
+    assert set(classes.tolist()) <= set(range(8)) and len(classes) >= 2
     assert "tile on cpu" in result["check_environment"]["report"]
