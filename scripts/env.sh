@@ -1,4 +1,5 @@
 # Environment for running QGIS headless with the plugin and the project's venv. Source it: `. scripts/env.sh`.
+# Headless only (offscreen platform): for the QGIS desktop with the venv use scripts/qgis_desktop.sh.
 CSAGF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CSAGF_ROOT
 export CSAGF_VENV="${CSAGF_VENV:-$CSAGF_ROOT/.venv}"
