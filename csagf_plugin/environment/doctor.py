@@ -169,8 +169,41 @@ def cuda_diagnosis() -> Section:
                      f"cuDNN 9, or the pip packages nvidia-cuda-runtime-cu{major}, nvidia-cublas-cu{major} and "
                      f"nvidia-cudnn-cu{major}" + (f" ({len(extra)} nvidia pip libraries found)" if extra else ""))
     listed = CUDA_PROVIDER in ort.get_available_providers()
-    lines.append(f"{CUDA_PROVIDER}: {'listed' if listed else 'not listed'} by onnxruntime")
+    lines.append(f"{CUDA_PROVIDER}: {'listed' if listed else 'not listed'} by onnxruntime (listed only means the "
+                 "build has it; whether it loads shows when the model is opened below)")
+    if not driver or not libcuda:
+        lines.append("So the GPU cannot be used here: without a working NVIDIA driver models run on the CPU.")
     return section
+
+
+def cuda_load_error(model_path: str) -> str | None:
+    """onnxruntime's own words when its CUDA provider does not load for `model_path`; None when it loads.
+
+    onnxruntime only logs why (to stderr, from C++), so its log is caught at the file-descriptor level.
+    """
+    import tempfile
+
+    import onnxruntime as ort
+
+    with tempfile.TemporaryFile() as capture:
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        error = None
+        try:
+            ort.set_default_logger_severity(2)
+            in_use = ort.InferenceSession(model_path, providers=[CUDA_PROVIDER, "CPUExecutionProvider"]).get_providers()
+        except Exception as exc:  # noqa: BLE001 (onnxruntime's errors are untyped; the report quotes them)
+            in_use, error = [], str(exc)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        log = capture.read().decode("utf-8", errors="replace")
+    if CUDA_PROVIDER in in_use:
+        return None
+    reasons = [line.split("FAIL : ", 1)[-1].split("] ", 1)[-1].strip() for line in log.splitlines()
+               if any(word in line for word in ("Error", "error", "Failed", "failed", "CUDA"))]
+    return "; ".join(dict.fromkeys(reasons)) or error or "onnxruntime gave no reason"
 
 
 def model_opsets(path: str) -> dict[str, int]:

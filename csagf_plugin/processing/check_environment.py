@@ -45,6 +45,10 @@ def model_section(path: str) -> doctor.Section:
         except Exception as exc:  # an opset this onnxruntime does not know ends up here, with its words
             section.lines.append(f"onnxruntime {ort.__version__} cannot load it on {device}: {exc}")
             continue
+        if device == "cuda" and model.device != "cuda":
+            section.lines.append("on cuda: the CUDA provider did not load, so the model would run on the CPU; "
+                                 f"onnxruntime says: {doctor.cuda_load_error(path)}")
+            continue
         card = model.card
         size = model.fixed_tile_size or card.tile_size
         vhr = np.zeros((1, len(card.vhr_bands), size, size), np.float32)

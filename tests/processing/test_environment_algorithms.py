@@ -28,6 +28,9 @@ def test_check_environment_reports_versions_providers_and_one_tile(tmp_path):
     assert "ONNX opset ai.onnx 19" in report  # the bundled model, read without the onnx package
     timing = re.search(r"one (\d+) x \1 tile on cpu: (\d+) ms", report)
     assert timing and int(timing.group(2)) > 0
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers() and "NVIDIA driver: none" in report:
+        # a GPU build without a GPU (this machine): the report quotes onnxruntime's reason, e.g. libcuda.so.1 missing
+        assert re.search(r"on cuda: the CUDA provider did not load.*onnxruntime says: \S", report)
 
 
 def test_opsets_read_by_the_doctor_match_onnx():
