@@ -162,6 +162,47 @@ def report(results: dict, png: Path) -> str:
     return "\n".join(lines)
 
 
+def night_light_report(work: Path, results: dict) -> str:
+    """Full vs VHR-only (same encoder, recipe, budget): every seed of the default split and every fold, per class."""
+    import numpy as np
+
+    runs = {"default split": results}
+    for folder in sorted((work / "folds").glob("val_*")):
+        if (folder / "results.json").exists():
+            runs[folder.name.removeprefix("val_").replace("_google", ", google")] = json.loads(
+                (folder / "results.json").read_text())
+    lines = ["| held-out tiles | seed | full mIoU | VHR-only mIoU | full OA | VHR-only OA |", "|---|---|---|---|---|---|"]
+    per_class = {"full": [], "vhr": []}
+    for split, res in runs.items():
+        for seed in range(10):
+            suffix = f"_seed{seed}" if seed else ""
+            full, vhr = res.get(f"full_pre{suffix}"), res.get(f"vhr_pre{suffix}")
+            if not (full and vhr):
+                continue
+            f, v = full["validation"], vhr["validation"]
+            lines.append(f"| {split} | {seed} | {f['miou']:.3f} | {v['miou']:.3f} | {f['oa']:.3f} | {v['oa']:.3f} |")
+            for key, r in (("full", f), ("vhr", v)):
+                per_class[key].append([np.nan if c["iou"] is None or c["reference_pixels"] == 0 else c["iou"]
+                                       for c in r["per_class"].values()])
+    if not per_class["full"]:
+        return ""
+    import warnings
+
+    warnings.filterwarnings("ignore", "Mean of empty slice")  # a class absent from every held-out pair stays nan
+    full, vhr = np.array(per_class["full"]), np.array(per_class["vhr"])
+    lines += ["", f"Mean over the {len(full)} pairs above (classes absent from a run's held-out tiles left out):", "",
+              "| | mIoU | " + " | ".join(CLASS_SHORT) + " |", "|---|---|" + "---|" * len(CLASS_SHORT)]
+    for key, arr in (("full", full), ("VHR-only", vhr)):
+        lines.append(f"| {key} | {np.nanmean(np.nanmean(arr, axis=1)):.3f} | "
+                     + " | ".join(f"{x:.2f}" for x in np.nanmean(arr, axis=0)) + " |")
+    diff = full - vhr
+    lines.append("| full - VHR-only | " + f"{np.nanmean(np.nanmean(full, 1) - np.nanmean(vhr, 1)):+.3f} | "
+                 + " | ".join(f"{x:+.2f}" for x in np.nanmean(diff, axis=0)) + " |")
+    wins = int(np.sum(np.nanmean(full, 1) > np.nanmean(vhr, 1)))
+    lines.append(f"\nFull beats VHR-only in {wins} of {len(full)} pairs (mIoU over the classes present).")
+    return "\n".join(lines)
+
+
 def bundle(results: dict, run: str, data: Path, work: Path, model_out: Path, img_dir: Path) -> dict:
     """Copy a run's model into models/ with a complete card and draw the four unlabelled tiles with it."""
     import onnx
@@ -243,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.report or a.bundle:
         if a.report:
             print(report(results, a.report))
+            print()
+            print(night_light_report(a.work, results))
         if a.bundle:
             print(json.dumps(bundle(results, a.bundle, a.data, a.work, a.model_out, REPO / "docs" / "img"), indent=1))
         return 0
