@@ -15,6 +15,7 @@ from qgis.core import QgsApplication, QgsProcessingFeedback
 from qgis.PyQt.QtCore import QTimer
 
 result = {"steps": []}
+expected_dialog = []  # set while the session itself opens a dialog, so the watchdog does not count it
 config = json.loads(os.environ["CSAGF_DESKTOP_CONFIG"])
 
 
@@ -54,6 +55,31 @@ def csagf_menu(iface):
     return []
 
 
+def open_installer_from_menu(iface):
+    """Raster > CSAGF > Install dependencies…: the Processing dialog opens (modal); its title, then it is closed."""
+    from qgis.PyQt.QtWidgets import QApplication, QDialog
+
+    titles = []
+
+    def close():
+        dialog = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog) and w.isVisible()
+                       and w.windowTitle().startswith("Install dependencies")), None)
+        if dialog is None:
+            QTimer.singleShot(200, close)
+            return
+        titles.append(dialog.windowTitle())
+        dialog.reject()
+
+    for action in iface.rasterMenu().actions():
+        if action.menu() is not None and action.text().replace("&", "") == "CSAGF":
+            entry = next(a for a in action.menu().actions() if a.text().startswith("Install dependencies"))
+            expected_dialog.append(True)
+            QTimer.singleShot(500, close)
+            entry.trigger()  # returns when the dialog is closed
+            expected_dialog.clear()
+    return titles[0] if titles else None
+
+
 def session():
     from qgis.utils import iface
 
@@ -73,6 +99,9 @@ def session():
          plugin_file=sys.modules["csagf"].__file__ if "csagf" in sys.modules else None,
          algorithms=sorted(a.name() for a in provider.algorithms()) if provider else [],
          menu=csagf_menu(iface))
+
+    opened = open_installer_from_menu(iface)
+    step("menu_dialog", title=opened)
 
     import processing
 
@@ -111,7 +140,7 @@ def watch():
     from qgis.PyQt.QtWidgets import QApplication
 
     modal = QApplication.activeModalWidget()
-    if modal is not None:
+    if modal is not None and not expected_dialog:
         text = getattr(modal, "text", lambda: "")()
         result.setdefault("modal", []).append(f"{type(modal).__name__} {modal.windowTitle()!r}: {text}")
         save()

@@ -68,6 +68,8 @@ def test_fresh_desktop_installs_plugin_and_packages_then_classifies(tmp_path, ar
     assert {"classify", "install_dependencies", "check_environment"} <= set(plugin["algorithms"])
     assert any(text.startswith("Install dependencies") for text in plugin["menu"])
 
+    assert result["menu_dialog"]["title"] == "Install dependencies"  # the menu opens the algorithm's dialog
+
     install = result["install"]
     folder = profile / "csagf-dependencies"
     assert Path(install["outputs"]["FOLDER"]).is_relative_to(folder) and install["rasterio_found"]
