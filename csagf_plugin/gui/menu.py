@@ -104,14 +104,26 @@ def offer_install_if_missing(iface) -> list[str]:
     button = QPushButton("Install…", message)
     button.setObjectName("csagfOfferInstall")
 
+    from qgis.core import Qgis, QgsApplication
+
+    tasks = QgsApplication.taskManager()
+
+    def withdraw_if_installed() -> None:
+        """The offer goes once the packages are there (an install from this button, the menu or the toolbox)."""
+        if missing(requirements):
+            return
+        try:
+            tasks.allTasksFinished.disconnect(withdraw_if_installed)
+            bar.popWidget(message)
+        except (RuntimeError, TypeError):  # already gone (closed by the user)
+            pass
+
     def install() -> None:
         open_algorithm_dialog("csagf:install_dependencies")
-        if not missing(requirements):  # the dialog is modal: the install is over here
-            bar.popWidget(message)
+        withdraw_if_installed()  # the dialog is modal: the install is over here
 
     button.clicked.connect(lambda _checked=False: install())
     message.layout().addWidget(button)
-    from qgis.core import Qgis
-
+    tasks.allTasksFinished.connect(withdraw_if_installed)  # Processing dialogs run algorithms as tasks
     bar.pushWidget(message, Qgis.Warning)
     return absent

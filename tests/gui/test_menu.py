@@ -22,7 +22,7 @@ def test_menu_has_the_dock_the_installer_and_the_check(qgis_iface, monkeypatch):
         menu.remove_menu_entries(qgis_iface, actions)
 
 
-def test_missing_packages_are_offered_for_install_once_nothing_is_missing_nothing_is_shown(qgis_iface, monkeypatch):
+def test_missing_packages_are_offered_until_they_are_installed(qgis_iface, monkeypatch):
     from qgis.PyQt.QtWidgets import QPushButton
 
     from csagf_plugin.environment import check
@@ -43,4 +43,10 @@ def test_missing_packages_are_offered_for_install_once_nothing_is_missing_nothin
     assert item is not None and "rasterio" in item.text()
     item.findChild(QPushButton, "csagfOfferInstall").click()
     assert opened == ["csagf:install_dependencies"]
-    bar.clearWidgets()
+    assert bar.currentItem() is item  # still missing: the offer stays
+
+    from qgis.core import QgsApplication
+
+    monkeypatch.setattr(check, "package_status", real_status)  # installed meanwhile, e.g. from the toolbox
+    QgsApplication.taskManager().allTasksFinished.emit()
+    assert bar.currentItem() is None
