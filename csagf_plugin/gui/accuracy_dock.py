@@ -228,11 +228,11 @@ class AccuracyDock(QDockWidget):
 
         steps = QHBoxLayout()
         self.back_button = QPushButton("< Back", body)
-        self._shortcut(QKeySequence(Qt.Key_Backspace), self.back_button)
+        self._shortcut(QKeySequence(Qt.Key.Key_Backspace), self.back_button)
         self.back_button.setToolTip("Previous point (Backspace)")
         self.back_button.clicked.connect(self.back)
         self.skip_button = QPushButton("Skip >", body)
-        self._shortcut(QKeySequence(Qt.Key_S), self.skip_button)
+        self._shortcut(QKeySequence(Qt.Key.Key_S), self.skip_button)
         self.skip_button.setToolTip("Next point, leaving this one as it is (S)")
         self.skip_button.clicked.connect(self.skip)
         self.clear_button = QPushButton("Clear label", body)
@@ -264,7 +264,7 @@ class AccuracyDock(QDockWidget):
     def _shortcut(self, key: QKeySequence, button: QPushButton) -> QShortcut:
         """A key that clicks `button` while the focus is in the dock (so QGIS's own keys stay untouched)."""
         shortcut = QShortcut(key, self)
-        shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(button.animateClick)
         return shortcut
 
@@ -280,7 +280,8 @@ class AccuracyDock(QDockWidget):
         for k, cls in enumerate(self.legend):
             button = QPushButton(f"{cls.id}  {cls.name}", self.class_box)
             button.setCheckable(True)
-            button.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # equal columns, long names elided
+            # equal columns, long names elided
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             button.setToolTip(f"{cls.name} (class {cls.id})")
             button.setStyleSheet(
                 f"QPushButton {{ background-color: {cls.color}; color: {_text_color(cls.color)}; padding: 5px; "
@@ -526,7 +527,7 @@ class AccuracyDock(QDockWidget):
         import processing
         from qgis.core import QgsProcessingException
 
-        QApplication.setOverrideCursor(Qt.WaitCursor)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             return processing.run(algorithm, parameters)
         except QgsProcessingException as exc:
