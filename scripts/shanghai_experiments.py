@@ -125,6 +125,8 @@ def run_one(name: str, data: Path, work: Path, epochs: int, batch_size: int, see
             "onnx": str(onnx_path), "onnx_mb": round(onnx_path.stat().st_size / 1e6, 2)}
 
 
+CHART_RUNS = ("old_shanghai", "full_paper", "full_pre", "vhr_pre", "full_pre_osm", "full_pre_siri", "vhr_pre_siri",
+              "full_pre_frozen", "unet_pre")
 CLASS_SHORT = ["residential", "commercial", "industrial", "green", "streets", "water", "non-developed"]
 
 
@@ -148,9 +150,10 @@ def report(results: dict, png: Path) -> str:
     fig = Figure(figsize=(10, 4), dpi=90)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    width = 0.8 / max(len(results), 1)
+    shown = {n: r for n, r in results.items() if n in CHART_RUNS}  # seeds and recipe pilots are in the table only
+    width = 0.8 / max(len(shown), 1)
     x = np.arange(len(CLASS_SHORT))
-    for k, (name, r) in enumerate(results.items()):
+    for k, (name, r) in enumerate(shown.items()):
         ious = [c["iou"] or 0.0 for c in r["validation"]["per_class"].values()]
         ax.bar(x + k * width - 0.4 + width / 2, ious, width, label=f"{name} (mIoU {r['validation']['miou']:.2f})")
     ax.set_xticks(x, CLASS_SHORT)
