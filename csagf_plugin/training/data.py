@@ -40,7 +40,7 @@ def tile_sample_weights(labels: np.ndarray, num_classes: int = 7, threshold: flo
     half the tiles or more is not oversampled, one in 5 % of the tiles about 3 times, so rare classes are seen more
     often without a few tiles being drawn over and over.
     """
-    rows = np.arange(len(labels)) if indices is None else np.asarray(indices)  # tile by tile: labels may be a memmap
+    rows = np.arange(len(labels)) if indices is None else np.asarray(indices)  # tile by tile: labels may be on disk
     n = len(rows)
     held = np.zeros((n, num_classes), dtype=bool)
     for i, t in enumerate(rows):

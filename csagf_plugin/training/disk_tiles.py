@@ -3,9 +3,9 @@
 A folder `NAME.tiles/` of plain .npy files (vhr, ntl, labels, scene, origin, ntl_missing) and `meta.json` (what
 TileStore.meta() holds).  The writer appends each tile's bytes to the files and fixes the .npy headers' tile
 count when it closes, so preparing N tiles needs memory for one tile, and the folder appears (renamed into place)
-only when complete.  `open_disk_store` returns a TileStore whose arrays are read-only memory maps: DataLoader
-workers and DDP ranks each map the same files, and the pages they touch are the page cache's (reclaimable, shared
-between processes), not the process's own memory.
+only when complete.  `open_disk_store` returns a TileStore whose large arrays (vhr, ntl, labels) are TileFiles:
+each read maps the file, copies the tiles asked for and unmaps it, so DataLoader workers and DDP ranks read the
+same files through the page cache and an epoch leaves nothing of the store in their resident memory.
 
 Numpy only, like tile_store.py.
 """
@@ -13,6 +13,7 @@ Numpy only, like tile_store.py.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 from pathlib import Path
@@ -110,8 +111,50 @@ class DiskTileWriter:
             self.abort()
 
 
+LAZY = ("vhr", "ntl", "labels")  # the large arrays; scene, origin and ntl_missing are small and read whole
+
+
+class TileFile:
+    """One large array of a disk tile store, read on indexing: each read maps the .npy file, copies the tiles asked
+    for and unmaps it, so the tiles read stay out of the process's resident memory (a memory map kept open would
+    count every tile an epoch touched, and peak RSS would grow with the number of tiles)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
+            self.offset = fh.tell()  # where the data starts
+        if fortran:
+            raise InputError(f"{path} is stored in Fortran order; prepare the tile store again.")
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions, as numpy arrays have."""
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        if self.shape[0] == 0:
+            return np.zeros(self.shape, self.dtype)[key]
+        with open(self.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            view = np.ndarray(self.shape, self.dtype, buffer=mapped, offset=self.offset)
+            tiles = np.array(view[key])  # a copy: the map is closed (unmapped) on leaving this block
+            del view
+        return tiles
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        data = self[:]
+        return data if dtype is None else data.astype(dtype)
+
+
 def open_disk_store(path: str | os.PathLike) -> TileStore:
-    """A TileStore over a disk tile store's files (read-only memory maps; nothing is read until indexed)."""
+    """A TileStore over a disk tile store's files (vhr, ntl, labels read on indexing; see TileFile)."""
     folder = Path(path)
     if not (folder / "meta.json").is_file():
         raise InputError(f"{folder} is not a disk tile store (no meta.json): write one with DiskTileWriter.")
@@ -119,7 +162,7 @@ def open_disk_store(path: str | os.PathLike) -> TileStore:
     arrays = {}
     for name in ARRAYS:
         try:
-            arrays[name] = np.load(folder / f"{name}.npy", mmap_mode="r")
+            arrays[name] = TileFile(folder / f"{name}.npy") if name in LAZY else np.load(folder / f"{name}.npy")
         except (OSError, ValueError) as exc:
             raise InputError(f"Disk tile store {folder}: {name}.npy cannot be read ({exc}); prepare it again.") \
                 from exc

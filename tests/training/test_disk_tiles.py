@@ -12,7 +12,7 @@ import pytest
 
 from csagf_plugin.core.errors import InputError
 from csagf_plugin.core.model_card import ModelCard
-from csagf_plugin.training.disk_tiles import DiskTileWriter, open_disk_store
+from csagf_plugin.training.disk_tiles import LAZY, DiskTileWriter, TileFile, open_disk_store
 from csagf_plugin.training.tile_store import TileStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def test_round_trip_keeps_every_array_and_the_metadata(tmp_path: Path) -> None:
     disk = open_disk_store(write(store, tmp_path / "city.tiles"))
     for name in ("vhr", "ntl", "labels", "scene", "origin", "ntl_missing"):
         mine, theirs = getattr(disk, name), getattr(store, name)
-        assert isinstance(mine, np.memmap) and mine.dtype == theirs.dtype, name
+        assert isinstance(mine, TileFile if name in LAZY else np.ndarray) and mine.dtype == theirs.dtype, name
         np.testing.assert_array_equal(mine, theirs, err_msg=name)
     assert disk.meta() == json.loads(json.dumps(store.meta()))
     np.testing.assert_array_equal(disk.class_pixel_counts(), store.class_pixel_counts())
@@ -74,7 +74,7 @@ def test_an_error_while_writing_leaves_nothing(tmp_path: Path) -> None:
 MEASURE = """
 import sys, numpy as np
 sys.path.insert(0, sys.argv[1])
-from csagf_plugin.training.disk_tiles import DiskTileWriter, open_disk_store
+from csagf_plugin.training.disk_tiles import LAZY, DiskTileWriter, TileFile, open_disk_store
 n, tile, path = int(sys.argv[2]), 128, sys.argv[3]
 rng = np.random.default_rng(0)
 def anon_mb():
@@ -118,7 +118,7 @@ def test_prepare_writes_a_disk_store_that_trains_like_the_npz(synthetic, tmp_pat
     disk = prepare_tiles(PrepareConfig(scenes, str(synthetic.ntl), tile_size=64, output=str(tmp_path / "a.tiles")))
     loaded = TileStore.load(tmp_path / "a.tiles")
     for store in (disk, loaded):
-        assert isinstance(store.labels, np.memmap) and store.num_tiles == memory.num_tiles
+        assert isinstance(store.labels, TileFile) and store.num_tiles == memory.num_tiles
         np.testing.assert_array_equal(store.vhr, memory.vhr)
         np.testing.assert_array_equal(store.labels, memory.labels)
         np.testing.assert_array_equal(store.class_pixel_counts(), memory.class_pixel_counts())
