@@ -206,6 +206,29 @@ def night_light_report(work: Path, results: dict) -> str:
     return "\n".join(lines)
 
 
+def gate_summary(model_path: Path, data: Path, tiles: list[str], folder: Path) -> dict[str, float]:
+    """Mean GFM gate (the VHR weight; 1 - gate is night light's) per predicted class over the held-out tiles."""
+    import numpy as np
+    import rasterio
+
+    from csagf_plugin.core.classify import ClassifyConfig, classify_scene
+    from csagf_plugin.core.model_card import FUNCTIONAL_CLASSES
+
+    sums, counts = np.zeros(8), np.zeros(8)
+    for tile in tiles:
+        out, gate = folder / f"{tile}_gate_zones.tif", folder / f"{tile}_gate.tif"
+        classify_scene(ClassifyConfig(str(data / "vhr" / f"{tile}.tif"), str(data / NTL_FILE), str(model_path),
+                                      str(out), gate_path=str(gate)), warn=None)
+        with rasterio.open(out) as z, rasterio.open(gate) as g:
+            zones, values = z.read(1), g.read(1)
+        ok = (zones > 0) & np.isfinite(values)
+        sums += np.bincount(zones[ok], weights=values[ok], minlength=8)
+        counts += np.bincount(zones[ok], minlength=8)
+    summary = {"all": round(float(sums.sum() / max(counts.sum(), 1)), 3)}
+    summary.update({c.name: round(float(sums[c.id] / counts[c.id]), 3) for c in FUNCTIONAL_CLASSES if counts[c.id]})
+    return summary
+
+
 def bundle(results: dict, run: str, data: Path, work: Path, model_out: Path, img_dir: Path) -> dict:
     """Copy a run's model into models/ with a complete card and draw the four unlabelled tiles with it."""
     import onnx
@@ -244,7 +267,8 @@ def bundle(results: dict, run: str, data: Path, work: Path, model_out: Path, img
     onnx.save(model, str(tmp))
     tmp.replace(model_out)
     shares = classify_unlabelled(model_out, data, work, img_dir, prefix="pudong")
-    return {"model": str(model_out), "mb": round(model_out.stat().st_size / 1e6, 2), "class_shares": shares}
+    return {"model": str(model_out), "mb": round(model_out.stat().st_size / 1e6, 2), "class_shares": shares,
+            "mean_gate_on_held_out_tiles": gate_summary(model_out, data, VAL, work)}
 
 
 def main(argv: list[str] | None = None) -> int:
