@@ -109,6 +109,8 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=6, help="batches timed per model")
     parser.add_argument("--calibration-tiles", type=int, default=32)
     parser.add_argument("--shanghai", help="the shanghai_pudong folder of ../shared/data (also score that model)")
+    parser.add_argument("--real-models", nargs="+", default=["csagfnet_pudong", "csagfnet_shanghai"],
+                        help="bundled real-data models scored with --shanghai (all share its training tiles)")
     parser.add_argument("--workdir", help="folder for cities, models and maps (default: a temporary one)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -134,15 +136,16 @@ def main() -> int:
         if args.shanghai:
             data = Path(args.shanghai)
             ntl = str(data / SHANGHAI_NTL)
-            shanghai = str(REPO / "models" / "csagfnet_shanghai.onnx")
-            shanghai_int8 = str(folder / "csagfnet_shanghai_int8.onnx")
-            quantise_model(QuantiseConfig(shanghai, shanghai_int8, [str(data / "vhr" / f"{t}.tif")
-                                                                    for t in SHANGHAI_TRAIN], ntl,
-                                          tiles=args.calibration_tiles))
             held = [(str(data / "vhr" / f"{t}.tif"), ntl, str(data / "labels_visual" / f"{t}_labels.tif"))
                     for t in SHANGHAI_HELD_OUT]
-            figures["shanghai"] = compare("shanghai", shanghai, shanghai_int8, held[0][:2], held, folder,
-                                          args.threads, args.batches, args.batch)
+            for name in args.real_models:
+                real = str(REPO / "models" / f"{name}.onnx")
+                real_int8 = str(folder / f"{name}_int8.onnx")
+                quantise_model(QuantiseConfig(real, real_int8, [str(data / "vhr" / f"{t}.tif") for t in SHANGHAI_TRAIN],
+                                              ntl, tiles=args.calibration_tiles))
+                key = "shanghai" if name == "csagfnet_shanghai" else name
+                figures[key] = compare(key, real, real_int8, held[0][:2], held, folder, args.threads, args.batches,
+                                       args.batch)
         print(f"{'data':>10} {'float s':>8} {'int8 s':>7} {'speed-up':>9} {'mIoU float':>11} {'mIoU int8':>10} "
               f"{'points lost':>12} {'px changed':>11}")
         for name, f in figures.items():
