@@ -37,4 +37,4 @@ chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/u
            ./scripts/test.sh -q -p no:cacheprovider tests/processing/test_classify_algorithm.py \
              tests/processing/test_accuracy_algorithms.py tests/core/accuracy tests/environment \
              tests/processing/test_provider_without_packages.py tests/processing/test_environment_algorithms.py \
-             tests/desktop tests/gui/test_dock_layout.py'
+             tests/desktop tests/gui/test_dock_layout.py tests/processing/test_fields.py'

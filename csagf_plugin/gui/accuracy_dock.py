@@ -14,7 +14,6 @@ from typing import Callable
 from qgis.core import (
     QgsCoordinateTransform,
     QgsFeatureRequest,
-    QgsField,
     QgsGeometry,
     QgsMapLayerProxyModel,
     QgsMarkerSymbol,
@@ -35,7 +34,7 @@ from qgis.gui import (
     QgsScaleWidget,
     QgsVertexMarker,
 )
-from qgis.PyQt.QtCore import Qt, QUrl, QVariant
+from qgis.PyQt.QtCore import Qt, QUrl
 from qgis.PyQt.QtGui import QColor, QDesktopServices, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QApplication,
@@ -44,11 +43,11 @@ from qgis.PyQt.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QFrame,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -60,6 +59,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.model_card import FunctionalClass
+from ..processing.fields import make_field
 from ..processing.legend import class_names, is_null, map_legend
 from ..processing.random_points import DESIGN_LABELS, MAP_CLASS, POINT_ID, REF_CLASS
 from .accuracy_panels import REF_CLASS_2, REF_FINAL, InterpreterBox, SamplePlanBox
@@ -360,7 +360,7 @@ class AccuracyDock(QDockWidget):
             self.set_status(f"{layer.name()} has no {', '.join(missing)} field and its format cannot add one: save "
                             "it as a GeoPackage first.")
             return False
-        provider.addAttributes([QgsField(f, QVariant.Int) for f in missing])
+        provider.addAttributes([make_field(f, "int") for f in missing])
         layer.updateFields()
         return all(layer.fields().indexOf(f) >= 0 for f in missing)
 

@@ -7,7 +7,6 @@ from typing import Any
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
-    QgsField,
     QgsFields,
     QgsGeometry,
     QgsPointXY,
@@ -21,9 +20,9 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from .base import CsagfAlgorithm, FeedbackProgress
+from .fields import make_field
 from .legend import class_names, map_legend
 from .outputs import AtomicSink
 
@@ -48,13 +47,13 @@ def point_fields() -> QgsFields:
     """Fields of a sample-point layer: point_id, map_class, map_name, ref_class (empty until labelled), and the
     design fields (design, stratum, stratum_pixels) that let the assessment pick its estimator."""
     fields = QgsFields()
-    fields.append(QgsField(POINT_ID, QVariant.Int))
-    fields.append(QgsField(MAP_CLASS, QVariant.Int))
-    fields.append(QgsField(MAP_NAME, QVariant.String, len=80))
-    fields.append(QgsField(REF_CLASS, QVariant.Int))
-    fields.append(QgsField(DESIGN_FIELD, QVariant.String, len=40))
-    fields.append(QgsField(STRATUM, QVariant.Int))
-    fields.append(QgsField(STRATUM_PIXELS, QVariant.Double))
+    fields.append(make_field(POINT_ID, "int"))
+    fields.append(make_field(MAP_CLASS, "int"))
+    fields.append(make_field(MAP_NAME, "string", 80))
+    fields.append(make_field(REF_CLASS, "int"))
+    fields.append(make_field(DESIGN_FIELD, "string", 40))
+    fields.append(make_field(STRATUM, "int"))
+    fields.append(make_field(STRATUM_PIXELS, "double"))
     return fields
 
 

@@ -11,24 +11,24 @@ from qgis.core import (
     QgsFeature,
     QgsFeatureRequest,
     QgsFeatureSink,
-    QgsField,
+    QgsPointXY,
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterRasterLayer,
-    QgsPointXY,
     QgsSpatialIndex,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ..core.errors import Canceled
 from ..core.model_card import FUNCTIONAL_CLASSES
 from .base import CsagfAlgorithm, FeedbackProgress, require_points
+from .fields import make_field
 from .legend import class_id_of, is_null
 from .outputs import AtomicSink, source_file
 from .random_points import MAP_CLASS, REF_CLASS
+
 
 class SampleReferenceAlgorithm(CsagfAlgorithm):
     """Copy the reference class under each point into its ref_class field."""
@@ -93,7 +93,7 @@ class SampleReferenceAlgorithm(CsagfAlgorithm):
 
         fields = points.fields()
         if fields.indexOf(REF_CLASS) < 0:
-            fields.append(QgsField(REF_CLASS, QVariant.Int))
+            fields.append(make_field(REF_CLASS, "int"))
         ref_index = fields.indexOf(REF_CLASS)
         inputs = {"sample points": source_file(self, parameters, self.POINTS, context),
                   "reference raster": raster.source() if raster is not None else None,

@@ -66,19 +66,19 @@ def write_points(path: Path, rows_cols: list[tuple[int, int]], crs: str = CRS,
         QgsCoordinateReferenceSystem,
         QgsCoordinateTransform,
         QgsFeature,
-        QgsField,
         QgsGeometry,
         QgsPointXY,
         QgsProject,
         QgsVectorFileWriter,
         QgsVectorLayer,
     )
-    from qgis.PyQt.QtCore import QVariant
+
+    from csagf_plugin.processing.fields import make_field
 
     layer = QgsVectorLayer(f"Point?crs={crs}", "points", "memory")
     provider = layer.dataProvider()
-    provider.addAttributes([QgsField("point_id", QVariant.Int), QgsField("map_class", QVariant.Int),
-                            QgsField("ref_class", QVariant.Int)])
+    provider.addAttributes([make_field("point_id", "int"), make_field("map_class", "int"),
+                            make_field("ref_class", "int")])
     layer.updateFields()
     transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem(CRS), QgsCoordinateReferenceSystem(crs),
                                        QgsProject.instance())

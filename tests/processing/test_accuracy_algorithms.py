@@ -19,16 +19,15 @@ from accuracy_scene import (
     write_classes,
     write_points,
 )
-
 from qgis.core import (
     QgsFeature,
-    QgsField,
     QgsGeometry,
     QgsProcessingException,
     QgsRectangle,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
+
+from csagf_plugin.processing.fields import make_field
 
 pytestmark = pytest.mark.usefixtures("csagf_provider")
 
@@ -134,7 +133,7 @@ def test_sample_reference_from_raster_in_another_crs(map_path, tmp_path):
 
 def test_sample_reference_from_polygons_with_class_names(tmp_path):
     polygons = QgsVectorLayer("Polygon?crs=EPSG:32650", "zones", "memory")
-    polygons.dataProvider().addAttributes([QgsField("zone", QVariant.String)])
+    polygons.dataProvider().addAttributes([make_field("zone", "string")])
     polygons.updateFields()
     left = QgsRectangle(ORIGIN[0], ORIGIN[1] - SIZE * PIXEL, ORIGIN[0] + SIZE * PIXEL / 2, ORIGIN[1])
     right = QgsRectangle(ORIGIN[0] + SIZE * PIXEL / 2, ORIGIN[1] - SIZE * PIXEL, ORIGIN[0] + SIZE * PIXEL, ORIGIN[1])
@@ -233,7 +232,7 @@ def test_accuracy_assessment_reads_class_names_and_flags_unknown_ones(map_path, 
     points_path = write_points(tmp_path / "p.gpkg", [(5, 5), (6, 6), (5, 30), (6, 31), (25, 5), (26, 6),
                                                       (30, 30), (31, 31)])
     layer = QgsVectorLayer(str(points_path), "p", "ogr")
-    layer.dataProvider().addAttributes([QgsField("label", QVariant.String)])
+    layer.dataProvider().addAttributes([make_field("label", "string")])
     layer.updateFields()
     index = layer.fields().indexOf("label")
     names = ["homes", "HOMES", "Shops", "Water", "Factories", "factories", "Parks", "lava"]  # 6 = Water not in map

@@ -8,8 +8,9 @@ from collections import Counter
 
 import pytest
 from accuracy_scene import map_array, reference_array, write_classes, write_points
-from qgis.core import QgsField, QgsVectorLayer
-from qgis.PyQt.QtCore import QVariant
+from qgis.core import QgsVectorLayer
+
+from csagf_plugin.processing.fields import make_field
 
 pytestmark = pytest.mark.usefixtures("csagf_provider")
 
@@ -102,7 +103,7 @@ def test_two_interpreters(map_path, tmp_path):
     cells = [(5, 5), (6, 6), (5, 30), (6, 31), (25, 5), (26, 6), (30, 30), (31, 31)]
     points_path = write_points(tmp_path / "p.gpkg", cells, ref_class=[1, 1, 2, 2, 3, 3, 4, 4])
     layer = QgsVectorLayer(str(points_path), "p", "ogr")
-    layer.dataProvider().addAttributes([QgsField("ref_class_2", QVariant.Int), QgsField("ref_final", QVariant.Int)])
+    layer.dataProvider().addAttributes([make_field("ref_class_2", "int"), make_field("ref_final", "int")])
     layer.updateFields()
     second = layer.fields().indexOf("ref_class_2")
     final = layer.fields().indexOf("ref_final")
