@@ -6,42 +6,26 @@ The maths lives in core; points come from csagf:random_points and the report fro
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass
 from typing import Callable
 
 from qgis.core import (
-    QgsCoordinateTransform,
-    QgsFeatureRequest,
-    QgsGeometry,
     QgsMapLayerProxyModel,
-    QgsMarkerSymbol,
-    QgsPointXY,
     QgsProject,
     QgsRasterLayer,
-    QgsRectangle,
-    QgsRuleBasedRenderer,
-    QgsVectorDataProvider,
     QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.gui import (
-    QgsCollapsibleGroupBox,
-    QgsFileWidget,
     QgsMapLayerComboBox,
-    QgsRubberBand,
     QgsScaleWidget,
-    QgsVertexMarker,
 )
 from qgis.PyQt.QtCore import Qt, QUrl
 from qgis.PyQt.QtGui import QColor, QDesktopServices, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QApplication,
     QCheckBox,
-    QComboBox,
     QDockWidget,
-    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -53,31 +37,19 @@ from qgis.PyQt.QtWidgets import (
     QScrollArea,
     QShortcut,
     QSizePolicy,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.model_card import FunctionalClass
-from ..processing.fields import make_field
-from ..processing.legend import class_names, is_null, map_legend
-from ..processing.random_points import DESIGN_LABELS, MAP_CLASS, POINT_ID, REF_CLASS
-from .accuracy_panels import REF_CLASS_2, REF_FINAL, InterpreterBox, SamplePlanBox
+from ..processing.legend import class_names, map_legend
+from ..processing.random_points import MAP_CLASS, REF_CLASS
 from .blind_labelling import BlindLabelling, default_map_layer, is_class_map
+from .interpreters_panel import REF_CLASS_2, REF_FINAL, InterpreterBox
+from .point_marker import DEFAULT_SCALE, PointMarker
+from .sample_panel import CreatePointsBox
+from .sample_points import SamplePoint, add_integer_fields, read_sample_points
 from .status_line import StatusLine
-
-MARKER_COLOR = QColor("#00e5ff")
-DEFAULT_SCALE = 1000.0
-
-
-@dataclass
-class SamplePoint:
-    """One point of the layer being labelled."""
-
-    fid: int  # feature id in the point layer
-    point_id: int  # the point_id attribute (or the feature id when the layer has none)
-    point: QgsPointXY  # location in the point layer's CRS
-    map_class: int | None  # map_class attribute, when present
 
 
 def _text_color(background: str) -> str:
@@ -85,30 +57,6 @@ def _text_color(background: str) -> str:
     color = QColor(background)
     luminance = 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
     return "#000000" if luminance > 140 else "#ffffff"
-
-
-def style_sample_points(layer: QgsVectorLayer) -> None:
-    """Draw unlabelled points as hollow yellow rings and labelled ones as filled cyan dots."""
-    root = QgsRuleBasedRenderer.Rule(None)
-    rules = (
-        ({"name": "circle", "color": "0,0,0,0", "outline_color": "#ffd400", "outline_width": "0.6", "size": "3.2"},
-         f'"{REF_CLASS}" IS NULL', "not labelled"),
-        ({"name": "circle", "color": MARKER_COLOR.name(), "outline_color": "#000000", "outline_width": "0.3",
-          "size": "2.4"}, f'"{REF_CLASS}" IS NOT NULL', "labelled"),
-    )
-    for properties, expression, label in rules:
-        root.appendChild(QgsRuleBasedRenderer.Rule(QgsMarkerSymbol.createSimple(properties), 0, 0, expression, label))
-    layer.setRenderer(QgsRuleBasedRenderer(root))
-    layer.triggerRepaint()
-
-
-def _unique_path(path: str) -> str:
-    """`path`, or path with _2, _3 ... before the extension when it exists already."""
-    stem, ext = os.path.splitext(path)
-    candidate, k = path, 2
-    while os.path.exists(candidate):
-        candidate, k = f"{stem}_{k}{ext}", k + 1
-    return candidate
 
 
 class AccuracyDock(QDockWidget):
@@ -127,10 +75,9 @@ class AccuracyDock(QDockWidget):
         self.report_path: str | None = None
         # How a finished report is shown; tests replace it to avoid launching a browser.
         self.open_report: Callable[[str], object] = lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-        self.marker: QgsVertexMarker | None = None
-        self.pixel_band: QgsRubberBand | None = None
+        self.pointer = PointMarker(self.canvas)
         self._class_shortcuts: list[QShortcut] = []
-        # Two interpreters (accuracy_panels.InterpreterBox): the field labels go to, the points stepped through,
+        # Two interpreters (interpreters_panel.InterpreterBox): the field labels go to, the points stepped through,
         # and what the point's line adds (both interpreters' labels while settling disagreements).
         self.label_field = REF_CLASS
         self.point_filter: Callable[[object], bool] | None = None
@@ -162,40 +109,8 @@ class AccuracyDock(QDockWidget):
         layers.addRow("Points", self.points_combo)
         layout.addLayout(layers)
 
-        create = QgsCollapsibleGroupBox("Create sample points (csagf:random_points)", body)
-        create.setCollapsed(True)
-        form = QFormLayout(create)
-        self.design_combo = QComboBox(create)
-        self.design_combo.addItems(DESIGN_LABELS)
-        self.design_combo.setCurrentIndex(1)
-        form.addRow("Design", self.design_combo)
-        self.n_spin = QSpinBox(create)
-        self.n_spin.setRange(1, 100000)
-        self.n_spin.setValue(100)
-        form.addRow("Points", self.n_spin)
-        self.min_per_class_spin = QSpinBox(create)
-        self.min_per_class_spin.setRange(0, 10000)
-        form.addRow("Minimum per class", self.min_per_class_spin)
-        self.distance_spin = QDoubleSpinBox(create)
-        self.distance_spin.setRange(0.0, 1e7)
-        self.distance_spin.setSuffix(" map units")
-        form.addRow("Minimum distance", self.distance_spin)
-        self.seed_spin = QSpinBox(create)
-        self.seed_spin.setRange(0, 2 ** 31 - 1)
-        self.seed_spin.setValue(1)
-        form.addRow("Seed", self.seed_spin)
-        self.points_file = QgsFileWidget(create)
-        self.points_file.setStorageMode(QgsFileWidget.SaveFile)
-        self.points_file.setFilter("GeoPackage (*.gpkg)")
-        self.points_file.setToolTip("Where the points are saved; empty: beside the map, <map>_points.gpkg.")
-        form.addRow("Save to", self.points_file)
-        self.plan_box = SamplePlanBox(self, create)
-        form.addRow(self.plan_box)
-        self.create_button = QPushButton("Create points", create)
-        self.create_button.clicked.connect(lambda: self.create_points())
-        form.addRow(self.create_button)
-        self.create_box = create
-        layout.addWidget(create)
+        self.create_box = CreatePointsBox(self, body)
+        layout.addWidget(self.create_box)
         self.interpreter_box = InterpreterBox(self, body)
         layout.addWidget(self.interpreter_box)
 
@@ -323,46 +238,23 @@ class AccuracyDock(QDockWidget):
         if layer is None or layer.geometryType() != QgsWkbTypes.PointGeometry:
             self._show_current()
             return
-        if not self._ensure_ref_field(layer):
+        problem = add_integer_fields(layer, [REF_CLASS, self.label_field])
+        if problem is not None:
+            self.set_status(problem)
             self._show_current()
             return
         self.layer = layer
-        fields = layer.fields()
-        has_id = fields.indexOf(POINT_ID) >= 0
-        has_map = fields.indexOf(MAP_CLASS) >= 0
-        for feature in layer.getFeatures(QgsFeatureRequest()):
-            if not feature.hasGeometry() or (self.point_filter is not None and not self.point_filter(feature)):
-                continue
-            point = QgsPointXY(feature.geometry().vertexAt(0))
-            point_id = feature[POINT_ID] if has_id else None
-            map_class = feature[MAP_CLASS] if has_map else None
-            self.points.append(SamplePoint(
-                fid=feature.id(),
-                point_id=int(feature.id()) if is_null(point_id) else int(point_id),
-                point=point,
-                map_class=None if is_null(map_class) else int(map_class)))
-            reference = feature[self.label_field]
-            self.labels[feature.id()] = None if is_null(reference) else int(reference)
-        self.points.sort(key=lambda p: (p.point_id, p.fid))
+        self.points, self.labels = read_sample_points(layer, self.label_field, self.point_filter)
         if not self.points:
             self.set_status("The point layer has no points: create points first.")
         unlabelled = [k for k, p in enumerate(self.points) if self.labels.get(p.fid) is None]
         self.go_to(unlabelled[0] if unlabelled else 0)
         self._update_blind()
 
-    def _ensure_ref_field(self, layer: QgsVectorLayer) -> bool:
-        """Add integer ref_class (and the label field) to the layer's file when missing; False when impossible."""
-        missing = [f for f in dict.fromkeys((REF_CLASS, self.label_field)) if layer.fields().indexOf(f) < 0]
-        if not missing:
-            return True
-        provider = layer.dataProvider()
-        if not provider.capabilities() & QgsVectorDataProvider.AddAttributes:
-            self.set_status(f"{layer.name()} has no {', '.join(missing)} field and its format cannot add one: save "
-                            "it as a GeoPackage first.")
-            return False
-        provider.addAttributes([make_field(f, "int") for f in missing])
-        layer.updateFields()
-        return all(layer.fields().indexOf(f) >= 0 for f in missing)
+    @property
+    def marker(self):
+        """The cross on the point being labelled (None before the first point is shown)."""
+        return self.pointer.marker
 
     # ----- stepping and labelling ---------------------------------------------------------------------------------
     def current(self) -> SamplePoint | None:
@@ -421,12 +313,12 @@ class AccuracyDock(QDockWidget):
         self.progress_bar.setValue(self.labelled_count())
         self._update_status()
         if point is None or self.layer is None:
-            self._clear_marker()
+            self.pointer.hide()
             return
         reference = self.labels.get(point.fid)
         for class_id, button in self.class_buttons.items():
             button.setChecked(class_id == reference)
-        self._zoom_to(point)
+        self.pointer.show_point(point.point, self.layer.crs(), self.map_layer(), self.scale_widget.scale())
 
     def _update_status(self) -> None:
         point = self.current()
@@ -443,70 +335,19 @@ class AccuracyDock(QDockWidget):
             text += self.extra_status(point)
         self.point_label.setText(text)
 
-    def _zoom_to(self, point: SamplePoint) -> None:
-        project = QgsProject.instance()
-        canvas_crs = self.canvas.mapSettings().destinationCrs()
-        to_canvas = QgsCoordinateTransform(self.layer.crs(), canvas_crs, project)
-        centre = to_canvas.transform(point.point)
-        # Centre on a box of 2 map units first: zoomScale scales the current extent, which may still be empty
-        # (and the canvas clamps much smaller boxes).
-        self.canvas.setExtent(QgsRectangle(centre.x() - 1.0, centre.y() - 1.0, centre.x() + 1.0, centre.y() + 1.0))
-        self.canvas.zoomScale(self.scale_widget.scale() or DEFAULT_SCALE)
-        if self.marker is None:
-            self.marker = QgsVertexMarker(self.canvas)
-            self.marker.setIconType(QgsVertexMarker.ICON_CROSS)
-            self.marker.setColor(MARKER_COLOR)
-            self.marker.setPenWidth(2)
-            self.marker.setIconSize(24)
-        self.marker.setCenter(centre)
-        self.marker.show()
-        self._outline_map_pixel(point)
-        self.canvas.refresh()
-
-    def _outline_map_pixel(self, point: SamplePoint) -> None:
-        """Draw the outline of the map pixel under the point: the area the label is about."""
-        map_layer = self.map_layer()
-        if self.pixel_band is None:
-            self.pixel_band = QgsRubberBand(self.canvas, QgsWkbTypes.PolygonGeometry)
-            self.pixel_band.setStrokeColor(MARKER_COLOR)
-            self.pixel_band.setFillColor(QColor(0, 0, 0, 0))
-            self.pixel_band.setWidth(2)
-        self.pixel_band.reset(QgsWkbTypes.PolygonGeometry)
-        if map_layer is None:
-            return
-        to_map = QgsCoordinateTransform(self.layer.crs(), map_layer.crs(), QgsProject.instance())
-        xy = to_map.transform(point.point)
-        extent = map_layer.extent()
-        dx, dy = map_layer.rasterUnitsPerPixelX(), map_layer.rasterUnitsPerPixelY()
-        if not extent.contains(xy) or dx <= 0 or dy <= 0:
-            return
-        left = extent.xMinimum() + math.floor((xy.x() - extent.xMinimum()) / dx) * dx
-        top = extent.yMaximum() - math.floor((extent.yMaximum() - xy.y()) / dy) * dy
-        pixel = QgsGeometry.fromRect(QgsRectangle(left, top - dy, left + dx, top))
-        self.pixel_band.setToGeometry(pixel, map_layer.crs())
-
-    def _clear_marker(self) -> None:
-        if self.marker is not None:
-            self.marker.hide()
-        if self.pixel_band is not None:
-            self.pixel_band.reset(QgsWkbTypes.PolygonGeometry)
-
     def close_session(self) -> None:
         """Remove the marker and the pixel outline from the canvas (labels are already saved)."""
-        for item in (self.marker, self.pixel_band):
-            if item is not None:
-                self.canvas.scene().removeItem(item)
-        self.marker = self.pixel_band = None
+        self.pointer.remove()
         self.blind.restore()
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        if self.current() is not None and self.marker is not None:
-            self.marker.show()
+        if self.current() is not None:
+            self.pointer.show()
         self._update_blind()
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        self._clear_marker()
+        self.pointer.hide()
         self.blind.restore()
         super().closeEvent(event)
 
@@ -537,39 +378,8 @@ class AccuracyDock(QDockWidget):
             QApplication.restoreOverrideCursor()
 
     def create_points(self, output_path: str | None = None) -> QgsVectorLayer | None:
-        """Run csagf:random_points on the map with the form's design, add the layer and start labelling it."""
-        map_layer = self.map_layer()
-        if map_layer is None:
-            self.set_status("Pick the map first.")
-            return None
-        path = output_path or self.points_file.filePath()
-        if not path:
-            source = map_layer.source().split("|")[0]
-            folder = os.path.dirname(source)
-            if not os.access(folder or ".", os.W_OK):  # e.g. a map on read-only shared data
-                folder = QgsProject.instance().homePath() or os.path.expanduser("~")
-            stem = os.path.join(folder, os.path.splitext(os.path.basename(source))[0])
-            path = _unique_path(f"{stem}_points.gpkg")
-        parameters = {
-            "MAP": map_layer,
-            "DESIGN": self.design_combo.currentIndex(),
-            "N": self.n_spin.value(),
-            "MIN_PER_CLASS": self.min_per_class_spin.value(),
-            "MIN_DISTANCE": self.distance_spin.value(),
-            "SEED": self.seed_spin.value(),
-            "N_PER_CLASS": self.plan_box.per_class if self.design_combo.currentIndex() == 1 else "",
-            "OUTPUT": path,
-        }
-        result = self._run_algorithm("csagf:random_points", parameters, "Points were not created")
-        if result is None:
-            return None
-        layer = QgsVectorLayer(result["OUTPUT"], f"{map_layer.name()} sample points", "ogr")
-        style_sample_points(layer)
-        QgsProject.instance().addMapLayer(layer)
-        self.points_combo.setLayer(layer)
-        self.set_point_layer(layer)
-        self.set_status(f"{len(self.points)} points saved in {result['OUTPUT']}.")
-        return layer
+        """Create sample points with the sample panel's design and start labelling them (sample_panel.py)."""
+        return self.create_box.create_points(output_path)
 
     def compute_report(self, output_dir: str | None = None) -> str | None:
         """Run csagf:accuracy_assessment on the labelled points, open the HTML report and return its path."""

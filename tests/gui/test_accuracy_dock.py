@@ -50,14 +50,14 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
     # class buttons carry the names of the map's legend (GDAL category names here)
     assert [b.text() for b in dock.class_buttons.values()] == [f"{k}  {v}" for k, v in NAMES.items()]
 
-    dock.n_spin.setValue(8)
-    dock.design_combo.setCurrentIndex(1)  # stratified
-    dock.seed_spin.setValue(5)
+    dock.create_box.n_spin.setValue(8)
+    dock.create_box.design_combo.setCurrentIndex(1)  # stratified
+    dock.create_box.seed_spin.setValue(5)
     points_path = str(tmp_path / "points.gpkg")
-    dock.points_file.setFilePath(points_path)
+    dock.create_box.points_file.setFilePath(points_path)
     dock.create_box.setCollapsed(False)
-    qtbot.waitUntil(lambda: dock.create_button.isVisible() and dock.create_button.height() > 10)
-    qtbot.mouseClick(dock.create_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dock.create_box.create_button.isVisible() and dock.create_box.create_button.height() > 10)
+    qtbot.mouseClick(dock.create_box.create_button, Qt.LeftButton)
     assert dock.layer is not None and len(dock.points) == 8, dock.status.text()
     dock.create_box.setCollapsed(True)
     assert dock.index == 0 and dock.progress_bar.text() == "0 of 8 labelled"
@@ -127,8 +127,8 @@ def test_reopening_resumes_at_first_unlabelled_point(map_layer, tmp_path, qgis_i
 
     dock = AccuracyDock(qgis_iface, parent=qgis_parent)
     dock.map_combo.setLayer(map_layer)
-    dock.design_combo.setCurrentIndex(0)
-    dock.n_spin.setValue(5)
+    dock.create_box.design_combo.setCurrentIndex(0)
+    dock.create_box.n_spin.setValue(5)
     layer = dock.create_points()  # no path given: saved beside the map
     path = layer.source().split("|")[0]
     assert Path(path) == tmp_path / "map_points.gpkg"
@@ -174,8 +174,8 @@ def test_labelling_on_real_imagery(shared_data, tmp_path, qgis_iface, qgis_canva
         # names from the raster's GDAL category names, colours from the default classes (no colour table)
         assert [c.name for c in dock.legend] == ["residential", "commercial", "industrial", "green space",
                                                  "streets and transportation", "water", "non-developed"]
-        dock.n_spin.setValue(12)
-        dock.min_per_class_spin.setValue(1)
+        dock.create_box.n_spin.setValue(12)
+        dock.create_box.min_per_class_spin.setValue(1)
         layer = dock.create_points(output_path=str(tmp_path / "pudong_points.gpkg"))
         assert layer is not None and len(dock.points) >= 12, dock.status.text()
         qgis_canvas.setDestinationCrs(vhr.crs())

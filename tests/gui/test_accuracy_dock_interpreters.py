@@ -25,19 +25,19 @@ def map_layer(tmp_path):
 
 def test_plan_label_twice_settle_and_report(map_layer, tmp_path, qgis_iface, qgis_parent):
     from csagf_plugin.gui.accuracy_dock import AccuracyDock
-    from csagf_plugin.gui.accuracy_panels import REF_CLASS_2, REF_FINAL
+    from csagf_plugin.gui.interpreters_panel import REF_CLASS_2, REF_FINAL
 
     dock = AccuracyDock(qgis_iface, parent=qgis_parent)
     dock.open_report = lambda path: None
     dock.map_combo.setLayer(map_layer)
-    dock.design_combo.setCurrentIndex(1)  # stratified by map class
+    dock.create_box.design_combo.setCurrentIndex(1)  # stratified by map class
 
     # plan: OA with SE 0.1, expected UA 0.8 everywhere, at least 3 points per class
-    dock.plan_box.target_se.setValue(0.1)
-    dock.plan_box.minimum.setValue(3)
-    plan = dock.plan_box.plan()
+    dock.create_box.plan_box.target_se.setValue(0.1)
+    dock.create_box.plan_box.minimum.setValue(3)
+    plan = dock.create_box.plan_box.plan()
     assert plan is not None, dock.status.text()
-    assert dock.n_spin.value() == plan["N"] and dock.plan_box.per_class == plan["N_PER_CLASS"]
+    assert dock.create_box.n_spin.value() == plan["N"] and dock.create_box.plan_box.per_class == plan["N_PER_CLASS"]
     planned = {int(k): int(v) for k, v in (item.split(":") for item in plan["N_PER_CLASS"].split(","))}
     assert min(planned.values()) >= 3
 

@@ -51,9 +51,9 @@ def test_dock_fits_a_laptop_screen_with_every_panel_open(layers, qgis_iface, qgi
     qgis_canvas.setDestinationCrs(class_map.crs())
     qgis_canvas.setLayers([image])
     assert dock.map_layer() is class_map  # the class map, not the RGB image
-    dock.n_spin.setValue(6)
+    dock.create_box.n_spin.setValue(6)
     assert dock.create_points(output_path=str(tmp_path / "points.gpkg")) is not None, dock.status.text()
-    for box in (dock.create_box, dock.plan_box, dock.interpreter_box):
+    for box in (dock.create_box, dock.create_box.plan_box, dock.interpreter_box):
         if hasattr(box, "setCollapsed"):
             box.setCollapsed(False)
     dock.status.show_error("Points were not created", TRACEBACK_ERROR)
@@ -108,7 +108,7 @@ def test_labelling_hides_the_class_map_and_closing_brings_it_back(layers, qgis_i
     qgis_parent.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     qgis_parent.show()
     qtbot.waitExposed(qgis_parent)
-    dock.n_spin.setValue(4)
+    dock.create_box.n_spin.setValue(4)
     assert dock.create_points(output_path=str(tmp_path / "points.gpkg")) is not None, dock.status.text()
     assert not tree.findLayer(class_map.id()).itemVisibilityChecked()
     assert class_map not in qgis_canvas.layers() and image in qgis_canvas.layers()

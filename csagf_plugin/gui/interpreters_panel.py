@@ -1,6 +1,6 @@
-"""Two panels of the accuracy dock: plan the sample size (csagf:sample_size) and work with two interpreters.
+"""The accuracy dock's two-interpreters panel: label as interpreter 1 or 2, their agreement, settling disagreements.
 
-The dock owns the stepping and the labelling; these panels only tell it which field to label (`label_field`),
+The dock owns the stepping and the labelling; this panel only tells it which field to label (`label_field`),
 which points to step through (`point_filter`) and what to add to the point's line (`extra_status`).
 """
 
@@ -12,12 +12,9 @@ from qgis.core import QgsFeatureRequest
 from qgis.gui import QgsCollapsibleGroupBox
 from qgis.PyQt.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
-    QSpinBox,
     QWidget,
 )
 
@@ -29,66 +26,6 @@ if TYPE_CHECKING:
 
 REF_CLASS_2 = "ref_class_2"  # the second interpreter's labels
 REF_FINAL = "ref_final"  # the settled label where the two interpreters disagree
-PLAN_ALLOCATIONS = ["Minimum per class, the rest proportional", "Proportional to mapped area", "Equal per class",
-                    "Neyman (area x sqrt(U(1 - U)))"]
-PLAN_ALLOCATION_INDEX = [2, 0, 1, 3]  # csagf:sample_size's ALLOCATION index of each entry above
-
-
-class SamplePlanBox(QgsCollapsibleGroupBox):
-    """Target standard error and expected accuracies -> csagf:sample_size -> points per class for the create step."""
-
-    def __init__(self, dock: "AccuracyDock", parent: QWidget | None = None) -> None:
-        super().__init__("Plan the sample size (csagf:sample_size)", parent)
-        self.dock = dock
-        self.setCollapsed(True)
-        self.per_class = ""  # "1:50,2:30" of the last plan, "" when none
-        form = QFormLayout(self)
-        self.target_se = QDoubleSpinBox(self)
-        self.target_se.setDecimals(3)
-        self.target_se.setRange(0.001, 0.2)
-        self.target_se.setSingleStep(0.005)
-        self.target_se.setValue(0.02)
-        self.target_se.setToolTip("Standard error of the overall accuracy to aim at (0.02: about ± 0.04 at 95 %).")
-        form.addRow("Target SE of OA", self.target_se)
-        self.expected = QLineEdit(self)
-        self.expected.setPlaceholderText("1:0.9,2:0.7 (others: 0.8)")
-        self.expected.setToolTip("Expected user's accuracy per class, class id:accuracy pairs.")
-        form.addRow("Expected accuracies", self.expected)
-        self.allocation = QComboBox(self)
-        self.allocation.addItems(PLAN_ALLOCATIONS)
-        form.addRow("Allocation", self.allocation)
-        self.minimum = QSpinBox(self)
-        self.minimum.setRange(0, 10000)
-        self.minimum.setValue(20)
-        form.addRow("Minimum per class", self.minimum)
-        self.plan_button = QPushButton("Plan", self)
-        self.plan_button.clicked.connect(lambda: self.plan())
-        form.addRow(self.plan_button)
-        self.result = QLabel("", self)
-        self.result.setWordWrap(True)
-        form.addRow(self.result)
-
-    def plan(self) -> dict | None:
-        """Run csagf:sample_size on the dock's map; fill the dock's number of points and keep the points per class."""
-        map_layer = self.dock.map_layer()
-        if map_layer is None:
-            self.dock.set_status("Pick the map first.")
-            return None
-        stratified = self.dock.design_combo.currentIndex() == 1
-        result = self.dock._run_algorithm("csagf:sample_size", {
-            "MAP": map_layer, "DESIGN": 0 if stratified else 1, "TARGET_SE": self.target_se.value(),
-            "EXPECTED_UA": self.expected.text(), "ALLOCATION": PLAN_ALLOCATION_INDEX[self.allocation.currentIndex()],
-            "MIN_PER_CLASS": self.minimum.value()}, "No plan")
-        if result is None:
-            return None
-        self.per_class = result["N_PER_CLASS"] if stratified else ""
-        self.dock.n_spin.setValue(int(result["N"]))
-        self.result.setText(f"{int(result['N'])} points, expected SE {result['EXPECTED_SE']:.4f}"
-                            + (f"; per class {self.per_class}" if self.per_class else " (simple random: expected "
-                               f"per class {result['N_PER_CLASS']})"))
-        return result
-
-
 class InterpreterBox(QgsCollapsibleGroupBox):
     """Label as interpreter 1 or 2, see how far they agree, and step through their disagreements to settle them."""
 
