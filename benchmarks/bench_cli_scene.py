@@ -1,6 +1,6 @@
 """A large generated scene through the command line, on one process and on a Dask LocalCluster: time and peak RSS.
 
-    .venv/bin/python benchmarks/bench_cli_scene.py --size 40000 [--workers 2] [--workdir DIR] [--skip-single]
+    .venv/bin/python benchmarks/bench_cli_scene.py --size 40000 [--workers 2] [--workdir DIR] [--skip-single | --skip-dask]
 
 Writes (or reuses, in --workdir) a size x size RGB scene at 0.5 m with NTL (bench_classify.write_scene, window by
 window), then runs `python -m csagf_plugin classify` with the synthetic sample model (the scene is synthetic): once
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-single", action="store_true", help="only the Dask run")
+    parser.add_argument("--skip-dask", action="store_true", help="only the single-process run")
     a = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = a.workdir or Path(scratch)
@@ -53,8 +54,9 @@ def main() -> None:
         model = str(REPO / "models" / "csagfnet_sample.onnx")
         megapixels = a.size * a.size / 1e6
         runs = [] if a.skip_single else [("1 process x 2 threads", ["--threads", "2"])]
-        runs.append((f"LocalCluster {a.workers} workers x 1 thread", ["--scheduler", "auto", "--workers",
-                                                                      str(a.workers), "--threads", "1"]))
+        if not a.skip_dask:
+            runs.append((f"LocalCluster {a.workers} workers x 1 thread", ["--scheduler", "auto", "--workers",
+                                                                          str(a.workers), "--threads", "1"]))
         print("| run | wall s | MP/s | largest peak RSS of one process (MB) |")
         print("|---|---|---|---|")
         for label, extra in runs:
