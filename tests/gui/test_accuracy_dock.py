@@ -41,7 +41,7 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
     dock = AccuracyDock(qgis_iface, parent=qgis_parent)
     opened = []
     qgis_parent.setCentralWidget(qgis_canvas)
-    qgis_parent.addDockWidget(Qt.RightDockWidgetArea, dock)
+    qgis_parent.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     qgis_parent.resize(1300, 800)
     qgis_parent.show()
     qtbot.waitExposed(qgis_parent)
@@ -57,7 +57,7 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
     dock.create_box.points_file.setFilePath(points_path)
     dock.create_box.setCollapsed(False)
     qtbot.waitUntil(lambda: dock.create_box.create_button.isVisible() and dock.create_box.create_button.height() > 10)
-    qtbot.mouseClick(dock.create_box.create_button, Qt.LeftButton)
+    qtbot.mouseClick(dock.create_box.create_button, Qt.MouseButton.LeftButton)
     assert dock.layer is not None and len(dock.points) == 8, dock.status.text()
     dock.create_box.setCollapsed(True)
     assert dock.index == 0 and dock.progress_bar.text() == "0 of 8 labelled"
@@ -65,15 +65,15 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
 
     # label the first point, skip the second, label the third, go back and label the second
     first = dock.points[0]
-    qtbot.mouseClick(dock.class_buttons[first.map_class], Qt.LeftButton)
+    qtbot.mouseClick(dock.class_buttons[first.map_class], Qt.MouseButton.LeftButton)
     assert dock.index == 1
-    qtbot.mouseClick(dock.skip_button, Qt.LeftButton)
+    qtbot.mouseClick(dock.skip_button, Qt.MouseButton.LeftButton)
     assert dock.index == 2
-    qtbot.mouseClick(dock.class_buttons[1], Qt.LeftButton)
-    qtbot.mouseClick(dock.back_button, Qt.LeftButton)
-    qtbot.mouseClick(dock.back_button, Qt.LeftButton)
+    qtbot.mouseClick(dock.class_buttons[1], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.back_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.back_button, Qt.MouseButton.LeftButton)
     assert dock.index == 1 and not any(b.isChecked() for b in dock.class_buttons.values())
-    qtbot.mouseClick(dock.class_buttons[4], Qt.LeftButton)
+    qtbot.mouseClick(dock.class_buttons[4], Qt.MouseButton.LeftButton)
     saved = saved_labels(points_path)
     assert saved[dock.points[0].point_id] == first.map_class
     assert saved[dock.points[1].point_id] == 4
@@ -85,9 +85,9 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
     qgis_parent.activateWindow()
     dock.back_button.setFocus()
     qtbot.waitUntil(lambda: qgis_parent.isActiveWindow() and dock.back_button.hasFocus())
-    qtbot.keyClick(dock.back_button, Qt.Key_Backspace)
+    qtbot.keyClick(dock.back_button, Qt.Key.Key_Backspace)
     qtbot.waitUntil(lambda: dock.index == 1)
-    qtbot.keyClick(dock.back_button, Qt.Key_3)
+    qtbot.keyClick(dock.back_button, Qt.Key.Key_3)
     qtbot.waitUntil(lambda: saved_labels(points_path)[dock.points[1].point_id] == 3)
 
     # label the rest as the map says
@@ -181,7 +181,7 @@ def test_labelling_on_real_imagery(shared_data, tmp_path, qgis_iface, qgis_canva
         qgis_canvas.setDestinationCrs(vhr.crs())
         qgis_canvas.setLayers([layer, vhr])  # the map stays off the canvas: labelling is blind
         qgis_parent.setCentralWidget(qgis_canvas)
-        qgis_parent.addDockWidget(Qt.RightDockWidgetArea, dock)
+        qgis_parent.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         qgis_parent.resize(1300, 800)
         qgis_parent.show()
         qtbot.waitExposed(qgis_parent)

@@ -75,7 +75,7 @@ def test_model_opens_in_the_model_builder(qtbot, qgis_iface, artifacts_dir, monk
     dialog.show()
     qtbot.waitExposed(dialog)
     assert dialog.model().childAlgorithms().keys() == model.childAlgorithms().keys()
-    dialog.view().fitInView(dialog.view().scene().itemsBoundingRect(), 1)  # Qt.KeepAspectRatio
+    dialog.view().fitInView(dialog.view().scene().itemsBoundingRect(), 1)  # Qt.AspectRatioMode.KeepAspectRatio
     qtbot.wait(100)
     dialog.grab().save(str(artifacts_dir / "model_builder_classify_and_assess.png"))
     dialog.setDirty(False)
