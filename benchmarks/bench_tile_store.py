@@ -1,8 +1,9 @@
 """Peak memory of preparing and training from a tile store in memory (.npz) and on disk (*.tiles), by tile count.
 
-Run from the repository root:  .venv/bin/python benchmarks/bench_tile_store.py --tiles 100 800
-Each step runs in a fresh process (its peak RSS is that child's ru_maxrss, from os.wait4): prepare cuts a synthetic benchmark city
-into N tiles of 64 px (the city's size grows with N), then one epoch of a tiny VHR-only CSAGFNet trains on them.
+Run from the repository root:  .venv/bin/python benchmarks/bench_tile_store.py --tiles 100 800 [--scene-tiles 100]
+Each step runs in a fresh process (its peak RSS is that child's ru_maxrss, from os.wait4): a synthetic benchmark city is
+generated (its size grows with N; with --scene-tiles, N / scene-tiles cities of a fixed size), prepare cuts them into
+N tiles of 64 px, then one epoch of a tiny VHR-only CSAGFNet trains on them.
 Prints a table; with the disk store, peak RSS should not grow with N, with the .npz store it does.
 """
 
@@ -20,14 +21,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+CITY = """
+import sys
+sys.path.insert(0, {repo!r})
+from csagf_plugin.core.benchmark_city import generate_city
+for k in range({count}):
+    generate_city({folder!r} + f"/{{k}}", size_px={size}, seed=3 + k)
+"""
+
 PREPARE = """
 import sys, json
 sys.path.insert(0, {repo!r})
-from csagf_plugin.core.benchmark_city import generate_city
 from csagf_plugin.training.tiles import PrepareConfig, SceneSource, prepare_tiles
-city = generate_city({folder!r}, size_px={size}, seed=3)
-store = prepare_tiles(PrepareConfig([SceneSource(str(city.vhr), str(city.labels))], str(city.ntl), tile_size=64,
-                                    stride=64, output={output!r}))
+cities = [{folder!r} + f"/{{k}}" for k in range({count})]  # written by CITY in a process of its own
+# the cities share their place (one seed each), so city 0's NTL covers them all
+store = prepare_tiles(PrepareConfig([SceneSource(c + "/vhr.tif", c + "/labels.tif") for c in cities],
+                                    cities[0] + "/ntl.tif", tile_size=64, stride=64, output={output!r}))
 print(json.dumps({{"tiles": store.num_tiles}}))
 """
 
@@ -58,21 +67,26 @@ def run_child(code: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiles", type=int, nargs="+", default=[100, 800], help="tile counts (approximate)")
+    parser.add_argument("--scene-tiles", type=int, default=0,
+                        help="tiles per scene: the count grows by adding scenes of this many tiles (default 0: "
+                             "by growing one scene)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for n in sorted(args.tiles):
-            size = 64 * math.ceil(math.sqrt(n))
+            per_scene = args.scene_tiles or n
+            size, count = 64 * math.ceil(math.sqrt(per_scene)), math.ceil(n / per_scene)
             for kind in ("npz", "tiles"):
                 folder = Path(scratch) / f"{kind}_{n}"
                 folder.mkdir()
                 output = str(folder / f"store.{kind}")
-                prep_mb, prep_s = run_child(PREPARE.format(repo=str(REPO), folder=str(folder / "city"), size=size,
-                                                           output=output))
+                run_child(CITY.format(repo=str(REPO), folder=str(folder / "city"), size=size, count=count))
+                prep_mb, prep_s = run_child(PREPARE.format(repo=str(REPO), folder=str(folder / "city"),
+                                                           count=count, output=output))
                 train_mb, train_s = run_child(TRAIN.format(repo=str(REPO), run=str(folder / "run"), tiles=output))
-                rows.append((n, size, kind, prep_mb, prep_s, train_mb, train_s))
+                rows.append((n, f"{count} x {size}", kind, prep_mb, prep_s, train_mb, train_s))
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    print("| tiles (about) | city px | store | prepare peak RSS (MB) | s | train peak RSS (MB) | s |")
+    print("| tiles (about) | scenes x px | store | prepare peak RSS (MB) | s | train peak RSS (MB) | s |")
     print("|---|---|---|---|---|---|---|")
     for n, size, kind, pm, ps, tm, ts in rows:
         print(f"| {n} | {size} | {kind} | {pm:.0f} | {ps:.1f} | {tm:.0f} | {ts:.1f} |")
