@@ -24,20 +24,20 @@ from rasterio.enums import ColorInterp
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
+from .engine import remove_quietly as _remove
+from .engine import run_tiles
+from .engine import temp_output_path as _temp_path
 from .errors import Canceled, InputError
 from .io_errors import raise_io_error
 from .model import LoadedModel, load_model
 from .model_card import FunctionalClass, ModelCard
-from .progress import Progress, SilentProgress
-from .raster import area_unit, check_overlap, open_raster, pixel_area
-from .resolution import FAR_FACTOR, ResamplePlan, ground_pixel_size_m, plan_resampling, regrid, write_resampled_vrt
 from .output_checks import check_outputs
+from .progress import Progress, SilentProgress
+from .raster import GDAL_CACHE_BYTES, area_unit, check_overlap, open_raster, pixel_area
+from .resolution import FAR_FACTOR, ResamplePlan, ground_pixel_size_m, plan_resampling, regrid, write_resampled_vrt
 from .safe_output import discard, temp_folder
-from .engine import remove_quietly as _remove, run_tiles, temp_output_path as _temp_path
 from .tiling import TileBlock, TileGrid
 from .value_checks import check_ntl_range, vhr_scale
-
-GDAL_CACHE_BYTES = 16 * 1024 * 1024  # GDAL block cache while classifying: bounds memory on huge scenes
 
 
 def print_warning(message: str) -> None:

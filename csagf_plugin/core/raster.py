@@ -21,6 +21,8 @@ from rasterio.warp import transform_bounds
 
 from .errors import InputError
 
+GDAL_CACHE_BYTES = 16 * 1024 * 1024  # GDAL block cache while reading scenes window by window: bounds memory
+
 
 @contextmanager
 def open_raster(path: str | os.PathLike, role: str) -> Iterator[rasterio.DatasetReader]:

@@ -28,7 +28,6 @@ from ..core.model_card import FUNCTIONAL_CLASSES
 from ..core.progress import Warn, ignore_warning
 from ..core.raster import bounds_in, grid_bounds, open_raster
 
-
 DEFAULT_OSM_MAPPING = Path(__file__).resolve().parents[2] / "resources" / "class_mappings" / "osm_default.csv"
 VALID_CLASS_IDS = frozenset(c.id for c in FUNCTIONAL_CLASSES)
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2", ".png")
@@ -164,6 +163,10 @@ def is_raster(path: str | os.PathLike) -> bool:
         return False
 
 
+class LabelsOutside(InputError):
+    """The label source has nothing inside the grid asked for (the whole VHR raster, or one band of it)."""
+
+
 def labels_from_raster(path: str | os.PathLike, crs: CRS, transform: rasterio.Affine, width: int, height: int,
                        warn: Warn = ignore_warning) -> np.ndarray:
     """Class ids of a label raster resampled (nearest) onto the grid, uint8 [H, W]; nodata and unknown ids -> 0."""
@@ -185,7 +188,7 @@ def _check_bounds_overlap(src: rasterio.DatasetReader, crs: CRS, bounds: tuple[f
                           name: str) -> None:
     left, bottom, right, top = bounds_in(src, crs)
     if left >= bounds[2] or right <= bounds[0] or bottom >= bounds[3] or top <= bounds[1]:
-        raise InputError(f"Labels {name} do not overlap the VHR raster: VHR bounds {_fmt(bounds)}, label bounds in "
+        raise LabelsOutside(f"Labels {name} do not overlap the VHR raster: VHR bounds {_fmt(bounds)}, label bounds in "
                          f"the VHR's CRS {_fmt((left, bottom, right, top))}. Pick labels of the same place.")
 
 
@@ -301,7 +304,7 @@ def labels_from_vector(path: str | os.PathLike, mapping: ClassMapping | None, cr
             continue
         shapes.append((g.GetArea(), json.loads(g.ExportToJson()), int(class_id)))
     if n_features == 0:
-        raise InputError(f"Labels {path} do not overlap the VHR raster: no polygon lies inside the VHR bounds "
+        raise LabelsOutside(f"Labels {path} do not overlap the VHR raster: no polygon lies inside the VHR bounds "
                          f"{_fmt((left, bottom, right, top))} (CRS {crs.to_string()}). Pick labels of the same place.")
     if unmapped:
         listed = ", ".join(f"{v} ({n})" for v, n in unmapped.most_common(30))

@@ -20,12 +20,13 @@ from rasterio.windows import Window
 from ..core.errors import Canceled, InputError
 from ..core.model_card import ModelCard
 from ..core.progress import Progress, SilentProgress, Warn, ignore_warning
-from ..core.raster import check_overlap, ntl_on_grid, open_raster
+from ..core.raster import GDAL_CACHE_BYTES, check_overlap, ntl_on_grid, open_raster
 from ..core.resolution import ground_pixel_size_m, plan_resampling
 from ..core.value_checks import check_ntl_range
 from .disk_tiles import SUFFIX as DISK_SUFFIX
 from .disk_tiles import DiskTileWriter, open_disk_store
-from .labels import ClassMapping, is_raster, labels_on_grid
+from .labels import ClassMapping, is_raster
+from .scene_labels import scene_label_bands
 from .tile_store import TileStore
 
 
@@ -175,7 +176,8 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
     ntl_missing_px, ntl_missing_tiles, labelled_total = 0, 0, 0
     sink = TileSink(config.output)
     try:
-        with open_raster(config.ntl, "NTL") as ntl:
+        # a capped block cache: windows read once each would otherwise fill GDAL's (5 % of RAM) with the scene
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), open_raster(config.ntl, "NTL") as ntl:
             ntl_bands = list(range(1, ntl.count + 1))
             check_ntl_range(ntl, ntl_bands, ModelCard("training", "training"), warn)  # 1e30 would skew the NTL mean
             ntl_names = [ntl.descriptions[b - 1] or ("radiance" if ntl.count == 1 else f"ntl{b}") for b in ntl_bands]
@@ -193,42 +195,31 @@ def prepare_tiles(config: PrepareConfig, progress: Progress | None = None, warn:
                     if vhr.width < T or vhr.height < T:
                         raise InputError(f"VHR raster {scene.vhr} ({vhr.width} x {vhr.height} px) is smaller than one "
                                          f"tile ({T} px): choose a smaller tile size.")
-                    labels = labels_on_grid(scene.labels, vhr.crs, vhr.transform, vhr.width, vhr.height,
-                                            None if is_raster(scene.labels) else mapping_for(scene.class_field),
-                                            scene.layer, scene.class_field, warn)
-                    for more in scene.more_labels:
-                        gaps = labels == 0
-                        if not gaps.any():
-                            break
-                        extra = labels_on_grid(more.path, vhr.crs, vhr.transform, vhr.width, vhr.height,
-                                               None if is_raster(more.path) else
-                                               ClassMapping.from_file(more.mapping, more.class_field) if more.mapping
-                                               else mapping_for(more.class_field), more.layer, more.class_field, warn)
-                        labels[gaps] = extra[gaps]
-                    valid = vhr.dataset_mask() > 0
-                    labels[~valid] = 0
-                    n_labelled = int(np.count_nonzero(labels))
+                    rows, cols = window_starts(vhr.height, T, config.stride), window_starts(vhr.width, T, config.stride)
+                    n_labelled, done_rows = 0, 0
+                    for band in scene_label_bands(vhr, scene, rows, T, mapping_for, warn):
+                        n_labelled += int(np.count_nonzero(band.labels[:band.own_rows]))
+                        for r in band.tile_rows:
+                            for c in cols:
+                                lab = band.labels[r - band.row0:r - band.row0 + T, c:c + T]
+                                if np.count_nonzero(lab) < config.min_labelled * T * T or not lab.any():
+                                    continue
+                                window = Window(c, r, T, T)
+                                tile_vhr = vhr.read(bands, window=window)
+                                tile_ntl = ntl_on_grid(ntl, vhr.crs, vhr.window_transform(window), T, T, ntl_bands)
+                                missing = int(np.count_nonzero(~np.isfinite(tile_ntl[0])))
+                                if missing:
+                                    ntl_missing_px += missing
+                                    ntl_missing_tiles += 1
+                                sink.add(tile_vhr, tile_ntl.astype(np.float32), lab.copy(), s, (r, c))
+                            done_rows += 1
+                            if progress.is_canceled():
+                                raise Canceled("Preparing training tiles was canceled.")
+                            progress.set_progress(100.0 * (s + done_rows / len(rows)) / len(config.scenes))
                     labelled_total += n_labelled
                     if n_labelled == 0:
                         warn(f"No labelled pixel on VHR raster {scene.vhr}: its labels {scene.labels} map to no class "
                              "there; the scene gives no tiles.")
-                    rows, cols = window_starts(vhr.height, T, config.stride), window_starts(vhr.width, T, config.stride)
-                    for i, r in enumerate(rows):
-                        for c in cols:
-                            lab = labels[r:r + T, c:c + T]
-                            if np.count_nonzero(lab) < config.min_labelled * T * T or not lab.any():
-                                continue
-                            window = Window(c, r, T, T)
-                            tile_vhr = vhr.read(bands, window=window)
-                            tile_ntl = ntl_on_grid(ntl, vhr.crs, vhr.window_transform(window), T, T, ntl_bands)
-                            missing = int(np.count_nonzero(~np.isfinite(tile_ntl[0])))
-                            if missing:
-                                ntl_missing_px += missing
-                                ntl_missing_tiles += 1
-                            sink.add(tile_vhr, tile_ntl.astype(np.float32), lab.copy(), s, (r, c))
-                        if progress.is_canceled():
-                            raise Canceled("Preparing training tiles was canceled.")
-                        progress.set_progress(100.0 * (s + (i + 1) / len(rows)) / len(config.scenes))
         if len(dtypes) > 1 or len(band_counts) > 1:
             raise InputError(f"The VHR rasters differ in data type {sorted(dtypes)} or band count {sorted(band_counts)}: "
                              "use rasters of one sensor and product, or choose the same bands for all.")
