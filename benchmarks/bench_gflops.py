@@ -142,7 +142,7 @@ def main() -> int:
     args = parser.parse_args()
     import onnxruntime as ort
 
-    from csagf_plugin.core.benchmark_city import generate_city
+    from csagf_plugin.benchmark_city import generate_city
 
     if args.cuda and "CUDAExecutionProvider" not in ort.get_available_providers():
         print("onnxruntime has no CUDA provider here: --cuda needs onnxruntime-gpu and a GPU", file=sys.stderr)

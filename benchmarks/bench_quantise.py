@@ -115,7 +115,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
-    from csagf_plugin.core.benchmark_city import generate_city
+    from csagf_plugin.benchmark_city import generate_city
     from csagf_plugin.training.quantise import QuantiseConfig, quantise_model
 
     with tempfile.TemporaryDirectory(prefix="csagf_bench_quantise_") as tmp:

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 CITY = """
 import sys
 sys.path.insert(0, {repo!r})
-from csagf_plugin.core.benchmark_city import generate_city
+from csagf_plugin.benchmark_city import generate_city
 for k in range({count}):
     generate_city({folder!r} + f"/{{k}}", size_px={size}, seed=3 + k)
 """

@@ -46,7 +46,7 @@ class BudgetProgress:
 
 def make_city(folder: Path, size: int, seed: int, ntl_pixel_m: float):
     """Generate a benchmark city into folder, or reuse the one there when its card matches size, seed and NTL."""
-    from csagf_plugin.core.benchmark_city import CityPaths, generate_city
+    from csagf_plugin.benchmark_city import CityPaths, generate_city
 
     paths = CityPaths(folder / "vhr.tif", folder / "ntl.tif", folder / "labels.tif", folder / "city.json")
     if paths.card.exists() and all(p.exists() for p in (paths.vhr, paths.ntl, paths.labels)):

@@ -135,7 +135,7 @@ def export_full_model(config: ExperimentConfig, results: dict, destination: Path
     card.name = "csagfnet_sample" if config.export_sample else f"csagfnet_full_{config.width}"
     card.trained = True
     card.training_data = (
-        f"SYNTHETIC benchmark city (csagf_plugin.core.benchmark_city, invented layout and rendered imagery, not a "
+        f"SYNTHETIC benchmark city (csagf_plugin.benchmark_city, invented layout and rendered imagery, not a "
         f"real place): training city seed(s) {config.train_seeds}, {config.size} x {config.size} px at 0.5 m, NTL "
         f"{config.ntl_pixel_m:g} m; {card.training_data}. Tested on a held-out city of seed {config.test_seed} "
         f"({config.effective_test_size} px). Width {config.width}, {run['epochs_run']} epochs, batch "

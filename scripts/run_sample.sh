@@ -9,7 +9,7 @@ OUT=output
 mkdir -p "$OUT"
 if [ ! -f "$SCENE/vhr.tif" ]; then
   echo "== generating the synthetic sample scene (2048 x 2048 px, seed 0)"
-  $PY -m csagf_plugin.core.benchmark_city "$SCENE" --size 2048 --seed 0
+  $PY -m csagf_plugin.benchmark_city "$SCENE" --size 2048 --seed 0
 fi
 rm -f "$OUT/functional_zones.tif"
 # The sample scene is the synthetic benchmark city, so the synthetic sample model classifies it (the default model,

@@ -20,7 +20,7 @@ MAX_BYTES = 50 * 1024 * 1024
 @pytest.fixture(scope="module")
 def small_city(tmp_path_factory: pytest.TempPathFactory):
     """A 256 x 256 px benchmark city (seed 0, the sample scene's seed) to classify."""
-    from csagf_plugin.core.benchmark_city import generate_city
+    from csagf_plugin.benchmark_city import generate_city
 
     return generate_city(tmp_path_factory.mktemp("city"), size_px=256, seed=0)
 

@@ -38,7 +38,7 @@ def test_fresh_desktop_installs_plugin_and_packages_then_classifies(tmp_path, ar
         subprocess.run(["make", "-s", "package"], cwd=REPO, check=True, capture_output=True)
     elif not (REPO / "build" / "csagf.zip").is_file():  # a git-archive copy (check_debian13.sh brings the ZIP)
         pytest.skip("no git checkout to package and no build/csagf.zip")
-    from csagf_plugin.core.benchmark_city.generate import generate_city
+    from csagf_plugin.benchmark_city.generate import generate_city
 
     scene = generate_city(tmp_path / "scene", size_px=256, seed=3)
     config = {"zip": str(REPO / "build" / "csagf.zip"), "vhr": str(scene.vhr), "ntl": str(scene.ntl),

@@ -25,7 +25,7 @@ def temp_files(folder: Path) -> list[Path]:
 
 def city(folder: Path, size_px: int = 256, seed: int = 3):
     """The synthetic city (VHR uint8 at 0.5 m in UTM, NTL in EPSG:4326, labels)."""
-    from csagf_plugin.core.benchmark_city import generate_city
+    from csagf_plugin.benchmark_city import generate_city
 
     return generate_city(folder, size_px=size_px, seed=seed)
 

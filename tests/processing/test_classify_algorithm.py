@@ -15,7 +15,7 @@ from csagf_plugin.core.model_card import FUNCTIONAL_CLASSES
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     """A small synthetic scene: VHR in UTM at 0.5 m, NTL in EPSG:4326 at 40 m."""
-    from csagf_plugin.core.benchmark_city import generate_city
+    from csagf_plugin.benchmark_city import generate_city
 
     return generate_city(tmp_path_factory.mktemp("city"), size_px=512, seed=7)
 

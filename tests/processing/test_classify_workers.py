@@ -14,7 +14,7 @@ pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     """A small synthetic scene: VHR in UTM at 0.5 m, NTL in EPSG:4326 at 40 m."""
-    from csagf_plugin.core.benchmark_city import generate_city
+    from csagf_plugin.benchmark_city import generate_city
 
     return generate_city(tmp_path_factory.mktemp("city_workers"), size_px=384, seed=7)
 

@@ -35,7 +35,7 @@ def test_model_loads_with_its_four_steps():
 
 
 def test_model_runs_through_qgis_process(tmp_path, qgis_process):
-    benchmark_city = pytest.importorskip("csagf_plugin.core.benchmark_city")
+    benchmark_city = pytest.importorskip("csagf_plugin.benchmark_city")
     tiny_models = pytest.importorskip("tests.core.tiny_models")
     city = benchmark_city.generate_city(tmp_path / "city", size_px=256, seed=3)
     # The model's default (empty input) is the bundled sample model; a tiny ONNX model stands in until it exists.

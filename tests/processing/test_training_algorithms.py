@@ -13,7 +13,7 @@ import rasterio
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     """A small synthetic city: VHR, NTL (another CRS and grid) and labels."""
-    from csagf_plugin.core.benchmark_city import generate_city
+    from csagf_plugin.benchmark_city import generate_city
 
     return generate_city(tmp_path_factory.mktemp("city"), size_px=512, seed=5)
 

@@ -17,10 +17,10 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
-from csagf_plugin.core.benchmark_city import CityLayout, CityPaths, generate_city
-from csagf_plugin.core.benchmark_city.__main__ import main as cli_main
-from csagf_plugin.core.benchmark_city.daytime import render_window
-from csagf_plugin.core.benchmark_city.layout import SLABS, SURF_BLOCK
+from csagf_plugin.benchmark_city import CityLayout, CityPaths, generate_city
+from csagf_plugin.benchmark_city.__main__ import main as cli_main
+from csagf_plugin.benchmark_city.daytime import render_window
+from csagf_plugin.benchmark_city.layout import SLABS, SURF_BLOCK
 from csagf_plugin.core.errors import Canceled, InputError
 from csagf_plugin.core.model_card import FUNCTIONAL_CLASSES
 from csagf_plugin.core.raster import ntl_on_grid
@@ -199,7 +199,7 @@ def test_writing_memory_does_not_grow_with_the_scene(tmp_path: Path) -> None:
         import resource, sys
         import numpy as np
         sys.path.insert(0, {str(REPO)!r})
-        from csagf_plugin.core.benchmark_city import generate as gen
+        from csagf_plugin.benchmark_city import generate as gen
         def flat(city, row, col, h, w, pixel_m, seed):
             return np.ones((h, w), np.uint8), np.full((3, h, w), 90, np.uint8)
         gen.render_window = flat
@@ -237,7 +237,7 @@ def test_cancel_stops_generation(tmp_path: Path) -> None:
 
 def test_preview_shows_the_three_layers(city: CityPaths, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    from csagf_plugin.core.benchmark_city.preview import write_preview
+    from csagf_plugin.benchmark_city.preview import write_preview
 
     png = tmp_path / "city.png"
     write_preview(city, png, max_px=256)

@@ -16,10 +16,10 @@ from rasterio.transform import Affine
 from rasterio.warp import transform as transform_points
 from rasterio.windows import Window
 
-from ..errors import Canceled, InputError
-from ..model_card import FUNCTIONAL_CLASSES
-from ..progress import Progress, SilentProgress
-from ..style import category_names_aux_xml, colormap
+from ..core.errors import Canceled, InputError
+from ..core.model_card import FUNCTIONAL_CLASSES
+from ..core.progress import Progress, SilentProgress
+from ..core.style import category_names_aux_xml, colormap
 from .daytime import render_window
 from .layout import CityLayout
 from .night import NTL_CRS, ntl_grid, render_ntl
@@ -154,7 +154,7 @@ def generate_city(out_dir: str | os.PathLike, size_px: int = 2048, seed: int = 0
     card = {
         "synthetic": True,
         "description": "Synthetic benchmark city for CSAGF (invented layout, rendered imagery; not a real place).",
-        "generator": "csagf_plugin.core.benchmark_city", "generator_version": GENERATOR_VERSION,
+        "generator": "csagf_plugin.benchmark_city", "generator_version": GENERATOR_VERSION,
         "seed": seed, "size_px": size_px, "vhr_pixel_m": vhr_pixel_m, "ntl_pixel_m": ntl_pixel_m,
         "vhr_crs": VHR_CRS.to_string(), "ntl_crs": NTL_CRS.to_string(), "vhr_bounds": list(geo.bounds),
         "ntl_size_px": [grid.width, grid.height],

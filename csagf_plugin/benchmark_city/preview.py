@@ -7,8 +7,8 @@ import os
 import numpy as np
 import rasterio
 
-from ..model_card import FUNCTIONAL_CLASSES
-from ..raster import ntl_on_grid
+from ..core.model_card import FUNCTIONAL_CLASSES
+from ..core.raster import ntl_on_grid
 from .generate import CityPaths
 
 

@@ -1,4 +1,4 @@
-"""Command line: python -m csagf_plugin.core.benchmark_city OUT_DIR --size 2048 --seed 0 --ntl-pixel 40."""
+"""Command line: python -m csagf_plugin.benchmark_city OUT_DIR --size 2048 --seed 0 --ntl-pixel 40."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import CsagfError
-from ..progress import PrintProgress
+from ..core.errors import CsagfError
+from ..core.progress import PrintProgress
 from .generate import generate_city
 
 
 def _parser() -> argparse.ArgumentParser:
     """The command's arguments, with help text."""
     parser = argparse.ArgumentParser(
-        prog="python -m csagf_plugin.core.benchmark_city",
+        prog="python -m csagf_plugin.benchmark_city",
         description="Write a SYNTHETIC benchmark city: vhr.tif (RGB, UTM), ntl.tif (radiance, EPSG:4326), "
                     "labels.tif (functional classes 1..7) and city.json.")
     parser.add_argument("out_dir", type=Path, help="folder to write into (created if missing)")
