@@ -39,9 +39,9 @@ def _assert_same_tiles(a, b) -> None:
 
 def test_tile_rows_are_grouped_into_bands_of_whole_tile_rows() -> None:
     rows = [0, 16, 32, 48, 64, 80, 96]
-    assert tile_row_bands(rows, 32, 128, 256, 10 ** 9) == [rows]  # the scene fits: one band, as before
-    assert tile_row_bands(rows, 32, 128, 256, 2 * 32 * 256) == [[0, 16], [32, 48], [64, 80], [96]]
-    assert tile_row_bands(rows, 32, 128, 256, 1) == [[r] for r in rows]  # at least one tile row per band
+    assert tile_row_bands(rows, 32, 256, 10 ** 9) == [rows]  # the scene fits: one band, as before
+    assert tile_row_bands(rows, 32, 256, 2 * 32 * 256) == [[0, 16], [32, 48], [64, 80], [96]]
+    assert tile_row_bands(rows, 32, 256, 1) == [[r] for r in rows]  # at least one tile row per band
 
 
 def test_raster_labels_in_bands_equal_one_piece(synthetic, monkeypatch) -> None:
