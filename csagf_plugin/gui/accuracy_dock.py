@@ -21,22 +21,18 @@ from qgis.gui import (
     QgsScaleWidget,
 )
 from qgis.PyQt.QtCore import Qt, QUrl
-from qgis.PyQt.QtGui import QColor, QDesktopServices, QKeySequence
+from qgis.PyQt.QtGui import QDesktopServices, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QApplication,
     QCheckBox,
     QDockWidget,
     QFormLayout,
     QFrame,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QShortcut,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -45,18 +41,12 @@ from ..core.model_card import FunctionalClass
 from ..processing.legend import class_names, map_legend
 from ..processing.random_points import MAP_CLASS, REF_CLASS
 from .blind_labelling import BlindLabelling, default_map_layer, is_class_map
+from .class_buttons import ClassButtons, click_shortcut
 from .interpreters_panel import REF_CLASS_2, REF_FINAL, InterpreterBox
 from .point_marker import DEFAULT_SCALE, PointMarker
 from .sample_panel import CreatePointsBox
 from .sample_points import SamplePoint, add_integer_fields, read_sample_points
 from .status_line import StatusLine
-
-
-def _text_color(background: str) -> str:
-    """Black or white, whichever reads better on the background colour."""
-    color = QColor(background)
-    luminance = 0.299 * color.red() + 0.587 * color.green() + 0.114 * color.blue()
-    return "#000000" if luminance > 140 else "#ffffff"
 
 
 class AccuracyDock(QDockWidget):
@@ -76,7 +66,6 @@ class AccuracyDock(QDockWidget):
         # How a finished report is shown; tests replace it to avoid launching a browser.
         self.open_report: Callable[[str], object] = lambda path: QDesktopServices.openUrl(QUrl.fromLocalFile(path))
         self.pointer = PointMarker(self.canvas)
-        self._class_shortcuts: list[QShortcut] = []
         # Two interpreters (interpreters_panel.InterpreterBox): the field labels go to, the points stepped through,
         # and what the point's line adds (both interpreters' labels while settling disagreements).
         self.label_field = REF_CLASS
@@ -134,20 +123,16 @@ class AccuracyDock(QDockWidget):
         self.point_label.setFont(font)
         layout.addWidget(self.point_label)
 
-        self.class_box = QGroupBox("Reference class (keys 1-9)", body)
-        self.class_grid = QGridLayout(self.class_box)
-        self.class_grid.setColumnStretch(0, 1)
-        self.class_grid.setColumnStretch(1, 1)
-        self.class_buttons: dict[int, QPushButton] = {}
+        self.class_box = ClassButtons(self, self.label_current, body)
         layout.addWidget(self.class_box)
 
         steps = QHBoxLayout()
         self.back_button = QPushButton("< Back", body)
-        self._shortcut(QKeySequence(Qt.Key.Key_Backspace), self.back_button)
+        click_shortcut(self, QKeySequence(Qt.Key.Key_Backspace), self.back_button)
         self.back_button.setToolTip("Previous point (Backspace)")
         self.back_button.clicked.connect(self.back)
         self.skip_button = QPushButton("Skip >", body)
-        self._shortcut(QKeySequence(Qt.Key.Key_S), self.skip_button)
+        click_shortcut(self, QKeySequence(Qt.Key.Key_S), self.skip_button)
         self.skip_button.setToolTip("Next point, leaving this one as it is (S)")
         self.skip_button.clicked.connect(self.skip)
         self.clear_button = QPushButton("Clear label", body)
@@ -176,38 +161,6 @@ class AccuracyDock(QDockWidget):
         scroll.setWidget(body)
         self.setWidget(scroll)
 
-    def _shortcut(self, key: QKeySequence, button: QPushButton) -> QShortcut:
-        """A key that clicks `button` while the focus is in the dock (so QGIS's own keys stay untouched)."""
-        shortcut = QShortcut(key, self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(button.animateClick)
-        return shortcut
-
-    def _rebuild_class_buttons(self) -> None:
-        for shortcut in self._class_shortcuts:
-            shortcut.setEnabled(False)
-            shortcut.deleteLater()
-        self._class_shortcuts = []
-        for button in self.class_buttons.values():
-            self.class_grid.removeWidget(button)
-            button.deleteLater()
-        self.class_buttons = {}
-        for k, cls in enumerate(self.legend):
-            button = QPushButton(f"{cls.id}  {cls.name}", self.class_box)
-            button.setCheckable(True)
-            # equal columns, long names elided
-            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            button.setToolTip(f"{cls.name} (class {cls.id})")
-            button.setStyleSheet(
-                f"QPushButton {{ background-color: {cls.color}; color: {_text_color(cls.color)}; padding: 5px; "
-                "text-align: left; border: 1px solid #555; border-radius: 3px; }"
-                "QPushButton:checked { border: 3px solid #000; font-weight: bold; }")
-            if k < 9:
-                self._class_shortcuts.append(self._shortcut(QKeySequence(str(k + 1)), button))
-            button.clicked.connect(lambda _checked=False, class_id=cls.id: self.label_current(class_id))
-            self.class_grid.addWidget(button, k // 2, k % 2)
-            self.class_buttons[cls.id] = button
-
     # ----- layers -------------------------------------------------------------------------------------------------
     def map_layer(self) -> QgsRasterLayer | None:
         """The map being assessed."""
@@ -216,7 +169,7 @@ class AccuracyDock(QDockWidget):
 
     def _map_changed(self, layer) -> None:
         self.legend = map_legend(layer) if isinstance(layer, QgsRasterLayer) else []
-        self._rebuild_class_buttons()
+        self.class_box.set_legend(self.legend)
         self._show_current()
         self._update_blind()
 
@@ -304,7 +257,7 @@ class AccuracyDock(QDockWidget):
 
     def _show_current(self) -> None:
         point = self.current()
-        for button in self.class_buttons.values():
+        for button in self.class_box.buttons.values():
             button.setEnabled(point is not None)
         for button in (self.back_button, self.skip_button, self.clear_button):
             button.setEnabled(point is not None)
@@ -316,7 +269,7 @@ class AccuracyDock(QDockWidget):
             self.pointer.hide()
             return
         reference = self.labels.get(point.fid)
-        for class_id, button in self.class_buttons.items():
+        for class_id, button in self.class_box.buttons.items():
             button.setChecked(class_id == reference)
         self.pointer.show_point(point.point, self.layer.crs(), self.map_layer(), self.scale_widget.scale())
 

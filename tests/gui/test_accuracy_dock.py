@@ -48,7 +48,7 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
     dock.open_report = opened.append
     dock.map_combo.setLayer(map_layer)
     # class buttons carry the names of the map's legend (GDAL category names here)
-    assert [b.text() for b in dock.class_buttons.values()] == [f"{k}  {v}" for k, v in NAMES.items()]
+    assert [b.text() for b in dock.class_box.buttons.values()] == [f"{k}  {v}" for k, v in NAMES.items()]
 
     dock.create_box.n_spin.setValue(8)
     dock.create_box.design_combo.setCurrentIndex(1)  # stratified
@@ -65,15 +65,15 @@ def test_label_points_then_report(map_layer, tmp_path, qgis_iface, qgis_canvas, 
 
     # label the first point, skip the second, label the third, go back and label the second
     first = dock.points[0]
-    qtbot.mouseClick(dock.class_buttons[first.map_class], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.class_box.buttons[first.map_class], Qt.MouseButton.LeftButton)
     assert dock.index == 1
     qtbot.mouseClick(dock.skip_button, Qt.MouseButton.LeftButton)
     assert dock.index == 2
-    qtbot.mouseClick(dock.class_buttons[1], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dock.class_box.buttons[1], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(dock.back_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(dock.back_button, Qt.MouseButton.LeftButton)
-    assert dock.index == 1 and not any(b.isChecked() for b in dock.class_buttons.values())
-    qtbot.mouseClick(dock.class_buttons[4], Qt.MouseButton.LeftButton)
+    assert dock.index == 1 and not any(b.isChecked() for b in dock.class_box.buttons.values())
+    qtbot.mouseClick(dock.class_box.buttons[4], Qt.MouseButton.LeftButton)
     saved = saved_labels(points_path)
     assert saved[dock.points[0].point_id] == first.map_class
     assert saved[dock.points[1].point_id] == 4
